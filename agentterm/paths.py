@@ -1,0 +1,34 @@
+"""Where the config and the store live: platformdirs, overridden by flag, then by environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "agentterm"
+DB_ENV = "AGENTTERM_DB"
+CONFIG_ENV = "AGENTTERM_CONFIG"
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "agentterm.db"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def resolve_db_path(flag: str | os.PathLike[str] | None = None) -> Path:
+    """The store's path: the --db flag, else $AGENTTERM_DB, else the platform's data dir."""
+    chosen = flag or os.environ.get(DB_ENV)
+    return Path(chosen).expanduser() if chosen else default_db_path()
+
+
+def resolve_config_path(flag: str | os.PathLike[str] | None = None) -> Path:
+    """The config's path: the --config flag, else $AGENTTERM_CONFIG, else the platform's config dir."""
+    chosen = flag or os.environ.get(CONFIG_ENV)
+    return Path(chosen).expanduser() if chosen else default_config_path()
