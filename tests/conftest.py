@@ -1,0 +1,79 @@
+"""Shared fixtures: an isolated environment, a real store on disk, a loopback OpenAI server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TEST_KEY = "sk-test-MARKER-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real home, config or store, or sees a real key."""
+    home = tmp_path_factory.mktemp("home")
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENTTERM_DB", "AGENTTERM_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+@pytest.fixture
+def server():
+    """A real HTTP server on 127.0.0.1 speaking the OpenAI streaming protocol, scriptable."""
+    from tests.openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "data" / "agentterm.db"
+
+
+@pytest.fixture
+def store(db_path):
+    from agentterm.store import Store
+
+    st = Store(db_path)
+    yield st
+    st.close()
+
+
+@pytest.fixture
+def config_path(tmp_path, server, monkeypatch) -> Path:
+    """A config whose default provider is the loopback server, its key in the environment."""
+    path = tmp_path / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        'default_provider = "local"\n'
+        "\n"
+        "[providers.local]\n"
+        f'base_url = "{server.base_url}"\n'
+        'api_key_env = "AGENTTERM_TEST_KEY"\n'
+        'model = "test-model"\n'
+        'title_model = "test-title-model"\n'
+        "timeout = 5\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AGENTTERM_TEST_KEY", TEST_KEY)
+    return path
+
+
+@pytest.fixture
+def settings(config_path):
+    from agentterm.config import load_settings
+
+    return load_settings(config_path)
+
+
+@pytest.fixture
+def client(settings):
+    from agentterm.llm import LLMClient
+
+    return LLMClient(settings)
