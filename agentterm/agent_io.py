@@ -1,0 +1,206 @@
+"""Agents to and from TOML files, with errors that name the file, the line and the field."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from typing import Any
+
+import tomli_w
+
+from agentterm.models import AGENT_NAME_MAX, AGENT_STATUSES, Agent
+
+FORMAT = "agentterm.agent"
+FORMAT_VERSION = 1
+
+# The order the fields are written in, and the only ones an agent file may set.
+FIELDS = (
+    "name",
+    "description",
+    "status",
+    "provider",
+    "model",
+    "instructions",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "extra",
+)
+DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "status": "active",
+    "provider": None,
+    "model": None,
+    "instructions": "",
+    "temperature": None,
+    "top_p": None,
+    "max_tokens": None,
+    "extra": {},
+}
+_MARKER_KEYS = ("format", "format_version", "extra_json")
+
+
+class AgentFileError(ValueError):
+    """An agent file that cannot be read; the message names the file, line and field."""
+
+    def __init__(self, source: str, message: str, *, line: int | None = None, field: str | None = None):
+        self.source = source
+        self.line = line
+        self.field = field
+        where = source if line is None else f"{source}, line {line}"
+        super().__init__(f"{where}: {message}")
+
+
+def _number(value: Any) -> float | None:
+    """The value as a finite number, or None: booleans and NaN are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def validate_fields(fields: dict[str, Any]) -> dict[str, str]:
+    """Field -> why it is invalid, for the fields present; {} when all are valid.
+
+    The same rules as the store's, except uniqueness of the name, which needs the store.
+    """
+    errors: dict[str, str] = {}
+    if "name" in fields:
+        name = fields["name"]
+        if not isinstance(name, str) or not name.strip():
+            errors["name"] = "a name is required"
+        elif len(name) > AGENT_NAME_MAX:
+            errors["name"] = f"at most {AGENT_NAME_MAX} characters ({len(name)} now)"
+        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            errors["name"] = "one line, without control characters"
+    for key in ("description", "instructions"):
+        if key in fields and not isinstance(fields[key], str):
+            errors[key] = "must be text"
+    for key in ("provider", "model"):
+        if fields.get(key) is not None and not isinstance(fields[key], str):
+            errors[key] = "must be text"
+    if "status" in fields and fields["status"] not in AGENT_STATUSES:
+        errors["status"] = "must be one of " + ", ".join(AGENT_STATUSES)
+    for key, high in (("temperature", 2.0), ("top_p", 1.0)):
+        if fields.get(key) is None:
+            continue
+        number = _number(fields[key])
+        if number is None:
+            errors[key] = "must be a number"
+        elif not 0.0 <= number <= high:
+            errors[key] = f"must be between 0 and {high:g}"
+    if fields.get("max_tokens") is not None:
+        value = fields["max_tokens"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors["max_tokens"] = "must be a whole number"
+        elif value <= 0:
+            errors["max_tokens"] = "must be positive"
+    if "extra" in fields and not isinstance(fields["extra"], dict):
+        errors["extra"] = "must be a JSON object ({...})"
+    return errors
+
+
+def _has_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return False
+
+
+def agent_to_toml(agent: Agent) -> str:
+    """The agent as an agent file: a format marker, then its fields (unset ones left out)."""
+    doc: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    for key in FIELDS:
+        value = getattr(agent, key)
+        if value is None or key == "extra":
+            continue
+        doc[key] = value
+    extra = agent.extra or {}
+    if extra:
+        # TOML has no null: an extra object holding one is kept whole as JSON instead.
+        if _has_null(extra):
+            doc["extra_json"] = json.dumps(extra, ensure_ascii=False)
+        else:
+            doc["extra"] = extra
+    header = "# agentterm agent: import with `agentterm agents import FILE`\n"
+    return header + tomli_w.dumps(doc, multiline_strings=True)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line where a top-level key is set, for pointing at it in an error."""
+    pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=|^\s*\[{re.escape(key)}[\].]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _decode_error_line(error: tomllib.TOMLDecodeError) -> tuple[str, int | None]:
+    message = str(error)
+    match = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+    if match:
+        return message[: match.start()], int(match.group(1))
+    match = re.search(r"\s*\(at end of document\)$", message)
+    if match:
+        return message[: match.start()] + " at the end of the file", None
+    return message, None
+
+
+def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
+    """The agent fields an agent file sets, every field present (defaults filled in).
+
+    Raises AgentFileError for malformed TOML, another file format, unknown or invalid fields.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message, line = _decode_error_line(error)
+        raise AgentFileError(source, f"not valid TOML: {message}", line=line) from None
+
+    def fail(key: str, why: str) -> AgentFileError:
+        return AgentFileError(source, f"{key}: {why}", line=_line_of(text, key), field=key)
+
+    marker = doc.get("format")
+    if marker is not None and marker != FORMAT:
+        raise fail("format", f"expected {FORMAT!r}, found {marker!r}: this is not an agent file")
+    version = doc.get("format_version", FORMAT_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise fail("format_version", "must be a whole number")
+    if version > FORMAT_VERSION:
+        raise fail("format_version", f"version {version} is newer than this agentterm reads ({FORMAT_VERSION})")
+
+    unknown = [key for key in doc if key not in FIELDS and key not in _MARKER_KEYS]
+    if unknown:
+        raise fail(unknown[0], "unknown field (expected one of " + ", ".join(FIELDS) + ")")
+    if "name" not in doc:
+        raise AgentFileError(source, "name: a name is required", field="name")
+
+    fields: dict[str, Any] = dict(DEFAULTS)
+    fields.update({key: doc[key] for key in FIELDS if key in doc})
+    if "extra_json" in doc:
+        if "extra" in doc:
+            raise fail("extra_json", "set either extra or extra_json, not both")
+        raw = doc["extra_json"]
+        try:
+            fields["extra"] = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError as error:
+            raise fail("extra_json", f"not valid JSON: {error.msg}") from None
+        if not isinstance(fields["extra"], dict):
+            raise fail("extra_json", "must hold a JSON object ({...})")
+
+    # An integer is a number too; a whole-number float is not a token count.
+    for key in ("temperature", "top_p"):
+        value = fields[key]
+        if isinstance(value, int) and not isinstance(value, bool):
+            fields[key] = float(value)
+    errors = validate_fields(fields)
+    if errors:
+        key = next(k for k in FIELDS if k in errors)
+        raise fail(key, errors[key])
+    return fields
