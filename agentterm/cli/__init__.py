@@ -1,0 +1,70 @@
+"""The command line: `agentterm` opens the app; subcommands are the app's actions for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from agentterm import __version__
+from agentterm.cli.context import CliError, Context, fail
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from agentterm.cli import agents, ask, chats, doctor
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", help="the store to use (default: $AGENTTERM_DB, then the data dir)")
+    common.add_argument("--config", metavar="PATH", help="the config to use (default: $AGENTTERM_CONFIG, then the config dir)")
+
+    parser = argparse.ArgumentParser(
+        prog="agentterm",
+        parents=[common],
+        description="Chat with LLM agents in the terminal. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"agentterm {__version__}")
+    parser.add_argument("--agent", metavar="NAME", help="open a new conversation with this agent")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ask.register(commands, common)
+    chats.register(commands, common)
+    agents.register(commands, common)
+    doctor.register(commands, common)
+    return parser
+
+
+def make_app(settings, store, client, *, open_agent: str | None = None):
+    """The Textual app, built from parts that tests can build the same way."""
+    from agentterm.app import AgentTermApp
+
+    return AgentTermApp(settings, store, client, open_agent=open_agent)
+
+
+def run_app(ctx: Context) -> int:
+    app = make_app(ctx.settings, ctx.store, ctx.client, open_agent=ctx.args.agent)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = Context(args)
+    try:
+        if args.command is None:
+            return run_app(ctx)
+        return args.handler(ctx)
+    except KeyboardInterrupt:
+        print("agentterm: interrupted", file=sys.stderr)
+        return 130
+    except CliError as error:
+        return fail(error.message, error.hint, code=error.code)
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        known = ctx.explain(error)
+        if known is not None:
+            return fail(*known)
+        return fail(f"unexpected {type(error).__name__}: {ctx.scrub(str(error))}",
+                    "This is a bug in agentterm; please report it with the command you ran.")
+    finally:
+        ctx.close()

@@ -1,0 +1,115 @@
+"""What every subcommand shares: the settings, store and client, opened once and lazily."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import cached_property
+from typing import Any
+
+
+class CliError(Exception):
+    """A failure the command line reports as one line, with what to do about it."""
+
+    def __init__(self, message: str, hint: str = "", code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.code = code
+
+
+def fail(message: str, hint: str = "", code: int = 1) -> int:
+    from agentterm.sanitize import one_line
+
+    line = f"agentterm: error: {one_line(message)}"
+    if hint:
+        line += f" {one_line(hint)}"
+    print(line, file=sys.stderr)
+    return code
+
+
+def out(text: str = "", end: str = "\n") -> None:
+    """Print untrusted text: no escape sequence from a model or a file reaches the terminal."""
+    from agentterm.sanitize import for_terminal
+
+    sys.stdout.write(for_terminal(text) + end)
+
+
+def out_json(data: Any) -> None:
+    # json.dumps escapes every control character, so this is safe for the terminal as it is.
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._opened: list[Any] = []
+
+    @cached_property
+    def config_path(self):
+        from agentterm.paths import resolve_config_path
+
+        return resolve_config_path(getattr(self.args, "config", None))
+
+    @cached_property
+    def db_path(self):
+        from agentterm.paths import resolve_db_path
+
+        return resolve_db_path(getattr(self.args, "db", None))
+
+    @cached_property
+    def settings(self):
+        from agentterm.config import load_settings
+
+        return load_settings(self.config_path)
+
+    @cached_property
+    def store(self):
+        from agentterm.store import Store
+
+        store = Store(self.db_path)
+        self._opened.append(store)
+        return store
+
+    @cached_property
+    def client(self):
+        from agentterm.llm import LLMClient
+
+        return LLMClient(self.settings)
+
+    def close(self) -> None:
+        for store in self._opened:
+            store.close()
+        self._opened.clear()
+
+    def scrub(self, text: str) -> str:
+        """Remove any API key the settings can resolve from text about to be shown."""
+        if "settings" not in self.__dict__:
+            return text
+        for provider in self.settings.providers.values():
+            try:
+                key = provider.resolve_api_key()
+            except Exception:  # noqa: BLE001 - a broken key command has nothing to scrub
+                continue
+            if key:
+                text = text.replace(key, "[key hidden]")
+        return text
+
+    def explain(self, error: Exception) -> tuple[str, str, int] | None:
+        """Our own error types, as (message, hint, exit code); None for anything else."""
+        from agentterm.config import ConfigError
+        from agentterm.reply import ReplyRefused
+        from agentterm.store import StoreError
+
+        if isinstance(error, ConfigError):
+            return str(error), "", 2
+        if isinstance(error, StoreError):
+            return str(error), "", 1
+        if isinstance(error, ReplyRefused):
+            return error.message, error.hint, 1
+        if type(error).__module__.startswith("agentterm.llm"):
+            return self.scrub(getattr(error, "message", str(error))), self.scrub(getattr(error, "hint", "")), 1
+        if type(error).__name__ == "AgentFileError":
+            return str(error), "", 1
+        return None
