@@ -32,6 +32,7 @@ _NO_KEYS_HERE = (
 )
 _PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 # Output of api_key_cmd, by argv: running `pass` (and its gpg prompt) once per process is enough.
 _command_keys: dict[tuple[str, ...], str] = {}
@@ -318,12 +319,12 @@ def _read_bytes(path: Path, required: bool) -> bytes | None:
 def _decode(data: bytes, path: Path) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ConfigError("is saved as UTF-16; save it as UTF-8", path=path)
+    bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0  # Notepad writes one: accept it
     try:
-        # "utf-8-sig" drops a byte-order mark (Notepad writes one) and keeps byte offsets true.
-        return data.decode("utf-8-sig")
+        return data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        start = exc.start
-        line_start = data.rfind(b"\n", 0, start) + 1
+        start = exc.start + bom
+        line_start = max(data.rfind(b"\n", 0, start) + 1, bom)
         line = data.count(b"\n", 0, start) + 1
         column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
         raise ConfigError(
