@@ -6,6 +6,7 @@ import json
 import math
 import re
 import tomllib
+import unicodedata
 from typing import Any
 
 import tomli_w
@@ -63,21 +64,23 @@ def _number(value: Any) -> float | None:
 
 
 def validate_fields(fields: dict[str, Any]) -> dict[str, str]:
-    """Field -> why it is invalid, for the fields present; {} when all are valid.
+    """Field -> why it is invalid ("must be a number"), for the fields present; {} when valid.
 
-    The same rules as the store's, except uniqueness of the name, which needs the store.
+    The store's rules and wording, except uniqueness of the name, which needs the store.
     """
     errors: dict[str, str] = {}
     if "name" in fields:
         name = fields["name"]
-        if not isinstance(name, str) or not name.strip():
-            errors["name"] = "a name is required"
-        elif len(name) > AGENT_NAME_MAX:
-            errors["name"] = f"at most {AGENT_NAME_MAX} characters ({len(name)} now)"
-        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-            errors["name"] = "one line, without control characters"
+        if not isinstance(name, str):
+            errors["name"] = "must be text"
+        elif not name.strip():
+            errors["name"] = "is required"
+        elif len(name.strip()) > AGENT_NAME_MAX:
+            errors["name"] = f"must be at most {AGENT_NAME_MAX} characters (it has {len(name.strip())})"
+        elif any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+            errors["name"] = "must not contain control characters or line breaks"
     for key in ("description", "instructions"):
-        if key in fields and not isinstance(fields[key], str):
+        if fields.get(key) is not None and not isinstance(fields[key], str):
             errors[key] = "must be text"
     for key in ("provider", "model"):
         if fields.get(key) is not None and not isinstance(fields[key], str):
@@ -92,14 +95,11 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, str]:
             errors[key] = "must be a number"
         elif not 0.0 <= number <= high:
             errors[key] = f"must be between 0 and {high:g}"
-    if fields.get("max_tokens") is not None:
-        value = fields["max_tokens"]
-        if isinstance(value, bool) or not isinstance(value, int):
-            errors["max_tokens"] = "must be a whole number"
-        elif value <= 0:
-            errors["max_tokens"] = "must be positive"
+    value = fields.get("max_tokens")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        errors["max_tokens"] = "must be a positive whole number"
     if "extra" in fields and not isinstance(fields["extra"], dict):
-        errors["extra"] = "must be a JSON object ({...})"
+        errors["extra"] = 'must be a JSON object, like {"seed": 7}'
     return errors
 
 
@@ -164,11 +164,11 @@ def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
         raise AgentFileError(source, f"not valid TOML: {message}", line=line) from None
 
     def fail(key: str, why: str) -> AgentFileError:
-        return AgentFileError(source, f"{key}: {why}", line=_line_of(text, key), field=key)
+        return AgentFileError(source, f"{key} {why}", line=_line_of(text, key), field=key)
 
     marker = doc.get("format")
     if marker is not None and marker != FORMAT:
-        raise fail("format", f"expected {FORMAT!r}, found {marker!r}: this is not an agent file")
+        raise fail("format", f"is {marker!r}, not {FORMAT!r}: this is not an agent file")
     version = doc.get("format_version", FORMAT_VERSION)
     if isinstance(version, bool) or not isinstance(version, int):
         raise fail("format_version", "must be a whole number")
@@ -177,22 +177,22 @@ def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
 
     unknown = [key for key in doc if key not in FIELDS and key not in _MARKER_KEYS]
     if unknown:
-        raise fail(unknown[0], "unknown field (expected one of " + ", ".join(FIELDS) + ")")
+        raise fail(unknown[0], "is not an agent field (the fields are " + ", ".join(FIELDS) + ")")
     if "name" not in doc:
-        raise AgentFileError(source, "name: a name is required", field="name")
+        raise AgentFileError(source, "name is required", field="name")
 
     fields: dict[str, Any] = dict(DEFAULTS)
     fields.update({key: doc[key] for key in FIELDS if key in doc})
     if "extra_json" in doc:
         if "extra" in doc:
-            raise fail("extra_json", "set either extra or extra_json, not both")
+            raise fail("extra_json", "cannot be set together with extra")
         raw = doc["extra_json"]
         try:
             fields["extra"] = json.loads(raw) if isinstance(raw, str) else raw
         except json.JSONDecodeError as error:
-            raise fail("extra_json", f"not valid JSON: {error.msg}") from None
+            raise fail("extra_json", f"is not valid JSON: {error.msg}") from None
         if not isinstance(fields["extra"], dict):
-            raise fail("extra_json", "must hold a JSON object ({...})")
+            raise fail("extra_json", 'must hold a JSON object, like {"seed": 7}')
 
     # An integer is a number too; a whole-number float is not a token count.
     for key in ("temperature", "top_p"):

@@ -66,15 +66,15 @@ def test_malformed_toml_names_file_and_line():
         ('name = "A"\ntop_p = nan\n', "top_p", 2, "must be a number"),
         ('name = "A"\ntop_p = true\n', "top_p", 2, "must be a number"),
         ('name = "A"\nmax_tokens = 0\n', "max_tokens", 2, "positive"),
-        ('name = "A"\nmax_tokens = 10.0\n', "max_tokens", 2, "whole number"),
+        ('name = "A"\nmax_tokens = 10.0\n', "max_tokens", 2, "positive whole number"),
         ('name = "A"\nstatus = "asleep"\n', "status", 2, "active, paused, inactive"),
-        ('name = ""\n', "name", 1, "required"),
+        ('name = ""\n', "name", 1, "is required"),
         (f'name = "{"x" * 81}"\n', "name", 1, "at most 80"),
         ('description = "no name"\n', "name", None, "required"),
-        ('name = "A"\ntemprature = 1\n', "temprature", 2, "unknown field"),
-        ('name = "A"\nextra = 3\n', "extra", 2, "JSON object"),
+        ('name = "A"\ntemprature = 1\n', "temprature", 2, "is not an agent field"),
+        ('name = "A"\nextra = 3\n', "extra", 2, "must be a JSON object"),
         ('name = "A"\nextra_json = "[1]"\n', "extra_json", 2, "JSON object"),
-        ('name = "A"\nextra_json = "{oops"\n', "extra_json", 2, "not valid JSON"),
+        ('name = "A"\nextra_json = "{oops"\n', "extra_json", 2, "is not valid JSON"),
         ('format = "agentterm.chat"\nname = "A"\n', "format", 1, "not an agent file"),
         ('format_version = 9\nname = "A"\n', "format_version", 1, "newer"),
     ],
@@ -96,3 +96,23 @@ def test_validate_fields_rules():
                               "max_tokens": True, "extra": []})
     assert set(errors) == {"name", "temperature", "top_p", "max_tokens", "extra"}
     assert "name" in validate_fields({"name": "two\nlines"})
+
+
+def test_error_message_reads_as_a_sentence():
+    with pytest.raises(AgentFileError) as info:
+        agent_from_toml('name = "A"\n\ntemperature = 3.5\n', source="x.toml")
+    assert str(info.value) == "x.toml, line 3: temperature must be between 0 and 2"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": ""}, {"name": "x" * 81}, {"name": "a\u202eb"}, {"name": "ok"},
+        {"temperature": 2.5}, {"temperature": float("nan")}, {"temperature": True},
+        {"top_p": -0.1}, {"top_p": 1}, {"max_tokens": 0}, {"max_tokens": 5},
+        {"status": "asleep"}, {"extra": [1]}, {"extra": {"seed": 1}},
+    ],
+)
+def test_same_rules_as_the_store(store, fields):
+    """A file the importer accepts is one the store saves, and the reverse."""
+    assert set(validate_fields(fields)) == set(store.validate_agent_fields(fields))
