@@ -1,0 +1,38 @@
+"""The LLM client: streaming answers, titles and model lists, with errors a user can act on.
+
+Importing this package does not import openai; the first request does.
+"""
+
+from agentterm.llm.client import Delta, Finished, LLMClient, Usage
+from agentterm.llm.errors import (
+    AuthFailed,
+    BadResponse,
+    LLMError,
+    ModelNotFound,
+    NoAPIKey,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    StreamCut,
+    Unreachable,
+)
+from agentterm.llm.titles import clean_title, fallback_title
+
+__all__ = [
+    "LLMClient",
+    "Delta",
+    "Usage",
+    "Finished",
+    "clean_title",
+    "fallback_title",
+    "LLMError",
+    "NoAPIKey",
+    "AuthFailed",
+    "Unreachable",
+    "ModelNotFound",
+    "RateLimited",
+    "ServerError",
+    "RequestTimeout",
+    "StreamCut",
+    "BadResponse",
+]
