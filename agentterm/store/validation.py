@@ -1,0 +1,170 @@
+"""Agent fields and titles checked and put in stored form, with a reason when they cannot be."""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from typing import Any
+
+from agentterm.models import AGENT_NAME_MAX, AGENT_STATUSES
+
+AGENT_FIELDS = (
+    "name",
+    "description",
+    "status",
+    "provider",
+    "model",
+    "instructions",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "extra",
+)
+
+AGENT_DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "status": "active",
+    "provider": None,
+    "model": None,
+    "instructions": "",
+    "temperature": None,
+    "top_p": None,
+    "max_tokens": None,
+    "extra": {},
+}
+
+
+class _Invalid(Exception):
+    pass
+
+
+def normalise_agent_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The fields in stored form, and {field: reason} for those that cannot be stored.
+
+    Values may come straight from a form: numbers as text, empty text meaning "not set", extra
+    as JSON text. NaN, infinities and booleans are not numbers.
+    """
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in fields.items():
+        check = _CHECKS.get(key)
+        if check is None:
+            errors[key] = "is not an agent field"
+            continue
+        try:
+            clean[key] = check(value)
+        except _Invalid as invalid:
+            errors[key] = str(invalid)
+    return clean, errors
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("must be text")
+    name = value.strip()
+    if not name:
+        raise _Invalid("is required")
+    if len(name) > AGENT_NAME_MAX:
+        raise _Invalid(f"must be at most {AGENT_NAME_MAX} characters (it has {len(name)})")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise _Invalid("must not contain control characters or line breaks")
+    return name
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Invalid("must be text")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Invalid("must be text")
+    return value.strip() or None
+
+
+def _status(value: Any) -> str:
+    if value not in AGENT_STATUSES:
+        raise _Invalid(f"must be one of {', '.join(AGENT_STATUSES)}")
+    return value
+
+
+def _number(low: float, high: float):
+    def check(value: Any) -> float | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool):
+            raise _Invalid("must be a number")
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise _Invalid("must be a number") from None
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _Invalid("must be a number")
+        if not low <= value <= high:
+            raise _Invalid(f"must be between {low:g} and {high:g}")
+        return float(value)
+
+    return check
+
+
+def _max_tokens(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    reason = "must be a positive whole number"
+    if isinstance(value, bool):
+        raise _Invalid(reason)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise _Invalid(reason) from None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or value <= 0:
+        raise _Invalid(reason)
+    return value
+
+
+def _extra(value: Any) -> dict[str, Any]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    reason = 'must be a JSON object, like {"seed": 7}'
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _Invalid(reason) from None
+    if not isinstance(value, dict):
+        raise _Invalid(reason)
+    try:
+        # Round-trip so what is stored is exactly what a request will send.
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        raise _Invalid(reason) from None
+
+
+_CHECKS = {
+    "name": _name,
+    "description": _text,
+    "status": _status,
+    "provider": _optional_text,
+    "model": _optional_text,
+    "instructions": _text,
+    "temperature": _number(0, 2),
+    "top_p": _number(0, 1),
+    "max_tokens": _max_tokens,
+    "extra": _extra,
+}
+
+
+def clean_title(title: str) -> str:
+    """One line, no control characters, spaces collapsed."""
+    text = "".join(ch for ch in str(title) if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return " ".join(text.split())
