@@ -1,0 +1,140 @@
+"""AgentTermApp: the stylesheet, global bindings, command providers and the user's keymap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from agentterm.commands import AgentTermCommands
+from agentterm.models import utcnow
+
+if TYPE_CHECKING:
+    from agentterm.config import Settings
+    from agentterm.llm import LLMClient
+    from agentterm.screens.main import MainScreen
+    from agentterm.store import Store
+
+# Conversation-level actions live on the main screen; elsewhere (the agents screens) they are off.
+MAIN_ONLY = "main"
+
+
+class AgentTermApp(App[None]):
+    """Built from its parts so tests and the command line build it the same way."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "agentterm"
+    COMMANDS = App.COMMANDS | {AgentTermCommands}
+
+    # Priority: the prompt (a TextArea) and the filter (an Input) would take ctrl+d, ctrl+e, ctrl+f
+    # and ctrl+y for themselves otherwise. Modal screens cut the chain, so they keep their keys.
+    BINDINGS = [
+        Binding("ctrl+n", "main('new_conversation')", "New", id="app.new_conversation", priority=True),
+        Binding("ctrl+up", "main('previous_conversation')", "Previous", id="app.previous_conversation",
+                show=False, priority=True),
+        Binding("ctrl+down", "main('next_conversation')", "Next", id="app.next_conversation",
+                show=False, priority=True),
+        Binding("ctrl+f", "main('focus_filter')", "Search", id="app.search", priority=True),
+        Binding("ctrl+b", "main('toggle_sidebar')", "Sidebar", id="app.toggle_sidebar", show=False,
+                priority=True),
+        Binding("f2", "main('rename')", "Rename", id="app.rename", show=False, priority=True),
+        Binding("ctrl+d", "main('delete')", "Delete", id="app.delete", show=False, priority=True),
+        Binding("ctrl+g", "agents", "Agents", id="app.agents", priority=True),
+        Binding("ctrl+e", "main('edit_agent')", "Edit agent", id="app.edit_agent", show=False,
+                priority=True),
+        Binding("escape", "main('stop')", "Stop", id="app.stop", show=False),
+        Binding("ctrl+y", "main('copy_last_answer')", "Copy answer", id="app.copy_last_answer",
+                show=False, priority=True),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.command_palette", show=False,
+                priority=True),
+        Binding("f1", "help", "Help", id="app.help", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, store: Store, client: LLMClient, *,
+                 open_agent: str | None = None, clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.open_agent = open_agent
+        self.clock: Callable[[], datetime] = clock or utcnow
+        self.keymap: dict[str, str] = dict(settings.keymap)
+        self._main_screen: MainScreen | None = None
+        self._clash_reported = False
+        self._theme_problem = self._apply_theme(settings.theme)
+
+    def _apply_theme(self, theme: str) -> str | None:
+        if theme in self.available_themes:
+            self.theme = theme
+            return None
+        return f"Unknown theme {theme!r} in the config; using {self.theme}."
+
+    @property
+    def main_screen(self) -> MainScreen:
+        if self._main_screen is None:
+            from agentterm.screens.main import MainScreen
+
+            self._main_screen = MainScreen()
+        return self._main_screen
+
+    def get_default_screen(self) -> MainScreen:
+        return self.main_screen
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+            from agentterm.keymap import unknown_ids
+
+            if unknown := unknown_ids(self.keymap):
+                self.notify("These [keymap] ids match no binding: " + ", ".join(sorted(unknown)),
+                            title="Config", severity="warning", markup=False)
+        if self._theme_problem:
+            self.notify(self._theme_problem, title="Config", severity="warning", markup=False)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: Any) -> None:
+        if self._clash_reported:
+            return
+        self._clash_reported = True
+        names = ", ".join(sorted(f"{b.id or b.action} ({b.key})" for b in clashed_bindings))
+        self.notify(f"Your [keymap] took keys that other bindings used: {names}. F1 shows the keys now.",
+                    title="Keymap", severity="warning", markup=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == MAIN_ONLY:
+            return self.screen is self._main_screen
+        return True
+
+    async def action_main(self, action: str) -> None:
+        await self.main_screen.run_action(action)
+
+    def action_help(self) -> None:
+        from agentterm.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_agents(self) -> None:
+        self.main_screen.open_agents()
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    async def on_agents_screen_conversation_requested(self, event: Any) -> None:
+        agent = self.store.get_agent(event.agent_id)
+        if agent is not None:
+            await self.main_screen.open_draft(agent)
+
+    def copy_text(self, text: str, *, what: str = "the text") -> None:
+        """Copy through the terminal (OSC 52) and a native tool, and say plainly what happened."""
+        from agentterm.clipboard import copy_report, native_copy
+
+        # Always handed to Textual (app.clipboard keeps it); it reaches a terminal only when there is one.
+        self.copy_to_clipboard(text)
+        osc52 = not self.is_headless
+        tool = native_copy(text)
+        message, severity = copy_report(what, tool, osc52)
+        self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]

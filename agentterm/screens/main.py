@@ -1,0 +1,251 @@
+"""The main screen: the sidebar of conversations beside the chat pane (or the dashboard)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+
+from agentterm.models import Agent, Conversation
+from agentterm.screens.conversation_actions import ConversationActions
+from agentterm.widgets.chat_pane import ChatPane
+from agentterm.widgets.conversation_list import ConversationList, ConversationOptions
+from agentterm.widgets.home import Home
+
+
+class MainScreen(ConversationActions, Screen[None]):
+    """Routes the widgets' requests to the store and back; the actions are in ConversationActions."""
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        with Horizontal(id="main"):
+            yield ConversationList(app.store, app.clock, id="sidebar")
+            with ContentSwitcher(initial="home", id="pane"):
+                yield Home(app.store, app.clock, id="home")
+                yield ChatPane(app.store, app.client, app.clock, id="chat")
+        yield Footer()
+
+    @property
+    def store(self):
+        return self.app.store
+
+    @property
+    def sidebar(self) -> ConversationList:
+        return self.query_one(ConversationList)
+
+    @property
+    def chat_pane(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def home(self) -> Home:
+        return self.query_one(Home)
+
+    @property
+    def open_conversation_id(self) -> int | None:
+        if self.query_one(ContentSwitcher).current != "chat":
+            return None
+        conversation = self.chat_pane.conversation
+        return conversation.id if conversation else None
+
+    async def on_mount(self) -> None:
+        self.sidebar.refresh_list()
+        open_agent = self.app.open_agent
+        if open_agent:
+            agent = self.store.get_agent_by_name(open_agent)
+            if agent is None and open_agent.isdigit():
+                agent = self.store.get_agent(int(open_agent))
+            if agent is None:
+                self.notify(f"There is no agent named {open_agent!r}; ctrl+g lists them.",
+                            severity="error", markup=False)
+            else:
+                await self.open_draft(agent)
+                return
+        self.sidebar.options.focus()
+
+    # Opening
+
+    async def open_conversation(self, conversation_id: int, *, around: int | None = None) -> None:
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation is None:
+            self.notify("That conversation no longer exists.", severity="warning")
+            self.sidebar.refresh_list()
+            return
+        agent = self.store.get_agent(conversation.agent_id) if conversation.agent_id else None
+        self.query_one(ContentSwitcher).current = "chat"
+        await self.chat_pane.open(conversation, agent, around=around)
+        self.sidebar.open_id = conversation.id
+        if self.sidebar.hits is None:
+            self.sidebar.refresh_list(keep=conversation.id)
+        if around is not None:
+            self.chat_pane.chat_view.focus()
+        else:
+            self.chat_pane.prompt_input.focus()
+
+    async def open_draft(self, agent: Agent | None) -> None:
+        """A new conversation: it is created in the store when its first prompt is sent."""
+        self.query_one(ContentSwitcher).current = "chat"
+        await self.chat_pane.open(None, agent)
+        self.sidebar.open_id = None
+        self.chat_pane.prompt_input.focus()
+
+    async def show_home(self) -> None:
+        self.query_one(ContentSwitcher).current = "home"
+        self.sidebar.open_id = None
+        self.home.refresh_home()
+        await self.chat_pane.open(None, None)
+
+    def default_agent_id(self) -> int | None:
+        name = self.app.settings.default_agent
+        agent = self.store.get_agent_by_name(name) if name else None
+        if agent is None:
+            try:
+                agent = self.store.default_agent()
+            except Exception:  # noqa: BLE001 - no default agent: the picker preselects none
+                return None
+        return agent.id
+
+    # Requests from the widgets
+
+    @on(ConversationList.ConversationSelected)
+    async def _selected(self, event: ConversationList.ConversationSelected) -> None:
+        event.stop()
+        await self.open_conversation(event.conversation_id, around=event.message_id)
+
+    @on(ConversationList.ActionRequested)
+    async def _sidebar_action(self, event: ConversationList.ActionRequested) -> None:
+        event.stop()
+        await self.conversation_action(event.action, event.conversation_id)
+
+    @on(ChatPane.ConversationChanged)
+    def _changed(self, event: ChatPane.ConversationChanged) -> None:
+        event.stop()
+        pane = self.chat_pane
+        if pane.conversation is not None and pane.conversation.id == event.conversation_id:
+            self.sidebar.open_id = event.conversation_id
+        self.sidebar.streaming_id = pane.streaming_conversation
+        if self.sidebar.hits is None:
+            self.sidebar.refresh_list()
+        pane.refresh_conversation()
+
+    @on(ChatPane.AgentPaused)
+    def _paused(self, event: ChatPane.AgentPaused) -> None:
+        event.stop()
+        from agentterm.screens.confirm import ConfirmScreen
+
+        agent, prompt = event.agent, event.prompt
+
+        def resumed(confirmed: bool | None) -> None:
+            if not confirmed:
+                self.notify("Not sent: the agent is still paused. Your prompt is kept.", markup=False)
+                return
+            self.chat_pane.agent = self.store.set_agent_status(agent.id, "active")
+            self.notify(f"Resumed {agent.name}.", markup=False)
+            self.chat_pane.send(prompt)
+
+        self.app.push_screen(ConfirmScreen(
+            "This agent is paused",
+            f"The agent {agent.name!r} is paused, so this conversation cannot send.\n"
+            "Resume the agent and send?",
+            confirm_label="Resume and send",
+        ), resumed)
+
+    def target_id(self) -> int | None:
+        """The conversation a key acts on: the sidebar's highlight when it has focus, else the open one."""
+        if isinstance(self.focused, ConversationOptions):
+            return self.sidebar.highlighted_id
+        return self.open_conversation_id
+
+    def current_conversation(self) -> Conversation | None:
+        cid = self.open_conversation_id
+        return self.store.get_conversation(cid) if cid is not None else None
+
+    # Navigation actions
+
+    def action_new_conversation(self) -> None:
+        from agentterm.screens.agent_picker import AgentPickerScreen
+
+        async def picked(result: tuple[str, int | None] | None) -> None:
+            if result is None:
+                return
+            kind, agent_id = result
+            agent = self.store.get_agent(agent_id) if kind == "agent" and agent_id else None
+            await self.open_draft(agent)
+
+        self.app.push_screen(AgentPickerScreen(self.default_agent_id()), picked)
+
+    async def _step(self, step: int) -> None:
+        self.sidebar.hits is None or self.sidebar.refresh_list()
+        target = self.sidebar.neighbour(self.open_conversation_id or self.sidebar.highlighted_id, step)
+        if target is not None:
+            await self.open_conversation(target)
+
+    async def action_previous_conversation(self) -> None:
+        await self._step(-1)
+
+    async def action_next_conversation(self) -> None:
+        await self._step(+1)
+
+    def action_focus_filter(self) -> None:
+        self.sidebar.display = True
+        self.sidebar.filter_input.focus()
+
+    def action_show_view(self, view: str) -> None:
+        self.sidebar.display = True
+        self.sidebar.set_view(view)
+        self.sidebar.options.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar.display = not self.sidebar.display
+        if not self.sidebar.display and self.query_one(ContentSwitcher).current == "chat":
+            self.chat_pane.prompt_input.focus()
+
+    async def action_home(self) -> None:
+        await self.show_home()
+
+    def action_focus_prompt(self) -> None:
+        if self.query_one(ContentSwitcher).current == "chat":
+            self.chat_pane.prompt_input.focus()
+
+    async def action_jump_to_latest(self) -> None:
+        await self.chat_pane.chat_view.jump_to_latest()
+
+    def action_stop(self) -> None:
+        if self.chat_pane.stop():
+            self.notify("Stopping: the partial answer is kept.")
+
+    def open_agents(self) -> None:
+        try:
+            from agentterm.screens.agents import AgentsScreen
+        except ImportError:
+            self.notify("The agents screen is not available in this build.", severity="warning")
+            return
+        if self.app.screen is self:
+            self.app.push_screen(AgentsScreen())
+
+    def on_screen_resume(self) -> None:
+        """Back from another screen: agents may have been renamed, paused or deleted."""
+        if self.sidebar.hits is None:
+            self.sidebar.refresh_list()
+        self.home.refresh_home()
+        self.chat_pane.refresh_conversation()
+
+    def action_edit_agent(self) -> None:
+        agent = self.chat_pane.agent
+        if agent is None:
+            self.notify("This conversation has no agent; ctrl+g opens the agents.")
+            return
+        from agentterm.screens.agent_editor import AgentEditorScreen
+
+        self.app.push_screen(AgentEditorScreen(agent.id))
+
+    def action_resume_agent(self) -> None:
+        agent = self.chat_pane.agent
+        if agent is None or agent.status != "paused":
+            self.notify("This conversation's agent is not paused.")
+            return
+        self.chat_pane.agent = self.store.set_agent_status(agent.id, "active")
+        self.chat_pane.update_status()
+        self.notify(f"Resumed {agent.name}.", markup=False)

@@ -1,0 +1,380 @@
+"""The chat pane: history, jump-to-latest, status line and prompt, and the reply worker."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message as TextualMessage
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from agentterm import reply
+from agentterm.models import Agent, Conversation, Message
+from agentterm.store import Store
+from agentterm.widgets.chat_view import ChatView
+from agentterm.widgets.message import MessageView
+from agentterm.widgets.prompt_input import PromptInput
+from agentterm.widgets.status_line import StatusLine
+
+
+class ChatPane(Vertical):
+    """Owns sending: the worker posts the Reply* messages below and their handlers touch widgets."""
+
+    @dataclass
+    class PromptStored(TextualMessage):
+        message: Message
+
+    @dataclass
+    class ReplyStarted(TextualMessage):
+        message: Message
+
+    @dataclass
+    class ReplyDelta(TextualMessage):
+        message_id: int
+        text: str
+
+    @dataclass
+    class ReplyFinished(TextualMessage):
+        message: Message
+
+    @dataclass
+    class ReplyFailed(TextualMessage):
+        """The answer ended early: stopped (interrupted) or an error; `message` is the stored row."""
+
+        message: Message | None
+        error: str
+        hint: str = ""
+        interrupted: bool = False
+
+    @dataclass
+    class ConversationChanged(TextualMessage):
+        """A conversation was created, answered or titled: lists showing it should refresh."""
+
+        conversation_id: int
+
+    @dataclass
+    class AgentPaused(TextualMessage):
+        """Sending was refused because the agent is paused; the screen offers to resume it."""
+
+        agent: Agent
+        prompt: str | None
+
+    def __init__(self, store: Store, client, clock: Callable[[], datetime], *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.conversation: Conversation | None = None
+        self.agent: Agent | None = None
+        self.streaming_conversation: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ChatView(self.store, self.clock, id="chat-view")
+        yield Static("↓ Jump to latest (end)", id="jump")
+        yield StatusLine(id="status-line")
+        yield PromptInput(id="prompt", placeholder="Type a prompt; enter sends, ctrl+j adds a line")
+
+    def on_mount(self) -> None:
+        self.watch(self.chat_view, "show_jump", self._show_jump)
+
+    @property
+    def chat_view(self) -> ChatView:
+        return self.query_one(ChatView)
+
+    @property
+    def prompt_input(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @property
+    def streaming(self) -> bool:
+        return self.streaming_conversation is not None
+
+    def _show_jump(self, show: bool) -> None:
+        self.query_one("#jump").display = show
+
+    def on_click(self, event) -> None:
+        if getattr(event.widget, "id", None) == "jump":
+            self.run_worker(self.chat_view.jump_to_latest(), group="jump", exclusive=True)
+
+    # Opening
+
+    async def open(self, conversation: Conversation | None, agent: Agent | None, *,
+                   around: int | None = None) -> None:
+        """Show a conversation, or a new one (conversation None) to be created at the first send."""
+        self.conversation = conversation
+        self.agent = agent
+        await self.chat_view.show(conversation, agent_name=self._agent_name(), around=around)
+        self.update_status()
+
+    def _agent_name(self) -> str | None:
+        if self.agent is not None:
+            return self.agent.name
+        return self.conversation.agent_name if self.conversation else None
+
+    def refresh_conversation(self) -> None:
+        if self.conversation is not None:
+            self.conversation = self.store.get_conversation(self.conversation.id) or self.conversation
+            if self.conversation.agent_id is not None:
+                self.agent = self.store.get_agent(self.conversation.agent_id)
+        self.update_status()
+
+    def update_status(self) -> None:
+        agent = self.agent
+        try:
+            model = self.client.resolve_model(agent.provider if agent else None,
+                                              agent.model if agent else None)
+        except Exception:  # noqa: BLE001 - an unknown provider shows as "not set" here
+            model = agent.model if agent else None
+        state = ""
+        if self.conversation is not None and self.streaming_conversation == self.conversation.id:
+            state = "answering… (escape stops)"
+        elif agent is not None and agent.status == "paused":
+            state = "agent paused"
+        self.query_one(StatusLine).show(
+            agent=self._agent_name(), model=model,
+            tokens=self.conversation.tokens if self.conversation else 0, state=state,
+        )
+
+    # Sending
+
+    @on(PromptInput.PromptSubmitted)
+    def _submitted(self, event: PromptInput.PromptSubmitted) -> None:
+        event.stop()
+        self.send(event.text)
+
+    def send(self, prompt: str | None, *, continue_answer: bool = False) -> bool:
+        """Start an answer; False (and the prompt kept) when sending is refused."""
+        if self.streaming:
+            self.notify("An answer is still streaming: press escape to stop it first.",
+                        severity="warning")
+            return False
+        if self.agent is not None:
+            self.agent = self.store.get_agent(self.agent.id) or self.agent
+            if self.agent.status == "paused":
+                self.post_message(self.AgentPaused(self.agent, prompt))
+                return False
+        if self.conversation is None:
+            self.conversation = self.store.create_conversation(
+                agent_id=self.agent.id if self.agent else None)
+            self.post_message(self.ConversationChanged(self.conversation.id))
+        if prompt is not None:
+            self.prompt_input.clear()
+        self.streaming_conversation = self.conversation.id
+        self.update_status()
+        self._reply(self.conversation.id, prompt, continue_answer)
+        return True
+
+    def stop(self) -> bool:
+        """Stop the streaming answer; the partial text stays, marked interrupted."""
+        return bool(self.app.workers.cancel_group(self, "reply"))
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def _reply(self, conversation_id: int, prompt: str | None, continue_answer: bool) -> None:
+        from agentterm.llm import LLMError
+
+        post = self.post_message
+
+        def on_event(event: reply.ReplyEvent) -> None:
+            if isinstance(event, reply.PromptStored):
+                post(self.PromptStored(event.message))
+            elif isinstance(event, reply.AnswerStarted):
+                post(self.ReplyStarted(event.message))
+            elif isinstance(event, reply.AnswerDelta):
+                post(self.ReplyDelta(event.message_id, event.text))
+            elif isinstance(event, reply.AnswerFinished):
+                post(self.ReplyFinished(event.message))
+            elif isinstance(event, reply.AnswerFailed):
+                error = event.error
+                if isinstance(error, LLMError):
+                    post(self.ReplyFailed(event.message, error.message, error.hint))
+                else:
+                    post(self.ReplyFailed(event.message, "Stopped.", interrupted=True))
+
+        try:
+            await reply.send(self.store, self.client, conversation_id, prompt,
+                             on_event=on_event, continue_answer=continue_answer)
+        except reply.ReplyRefused as refused:
+            post(self.ReplyFailed(None, refused.message, refused.hint))
+        except LLMError:
+            pass  # already shown through AnswerFailed, next to the answer
+        except Exception as error:  # noqa: BLE001 - a fault must read as a message, not a traceback
+            post(self.ReplyFailed(None, f"{type(error).__name__}: {error}",
+                                  "The app keeps running; try again."))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "reply" or event.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            return
+        finished = self.streaming_conversation
+        self.streaming_conversation = None
+        self.refresh_conversation()
+        if finished is not None:
+            self.post_message(self.ConversationChanged(finished))
+
+    def _current(self, conversation_id: int) -> bool:
+        return self.conversation is not None and self.conversation.id == conversation_id
+
+    async def on_chat_pane_prompt_stored(self, event: PromptStored) -> None:
+        if self._current(event.message.conversation_id):
+            await self.chat_view.add_message(event.message)
+            self.chat_view.follow()
+
+    async def on_chat_pane_reply_started(self, event: ReplyStarted) -> None:
+        if not self._current(event.message.conversation_id):
+            return
+        view = await self.chat_view.add_message(dataclasses.replace(event.message, content=""))
+        view.start_stream()
+        self.chat_view.follow()
+
+    async def on_chat_pane_reply_delta(self, event: ReplyDelta) -> None:
+        view = self.chat_view.view_for(event.message_id)
+        if view is None:
+            return
+        if not view.streaming:
+            view.start_stream()  # continuing a cut-off answer: the deltas extend it in place
+            view.refresh_message(dataclasses.replace(view.message, status="streaming"))
+        await view.write(event.text)
+        self.chat_view.update_jump()
+
+    async def on_chat_pane_reply_finished(self, event: ReplyFinished) -> None:
+        message = event.message
+        if (view := self.chat_view.view_for(message.id)) is not None:
+            await view.finish(message)
+        elif self._current(message.conversation_id):
+            await self.chat_view.add_message(message)
+        if message.status == "complete":
+            self._auto_title(message.conversation_id)
+
+    async def on_chat_pane_reply_failed(self, event: ReplyFailed) -> None:
+        message = event.message
+        if message is None:
+            if event.interrupted:
+                self.notify("Stopped before any answer arrived.")
+            else:
+                self.notify(f"{event.error}\n{event.hint}".strip(), title="Not sent",
+                            severity="error", markup=False)
+            return
+        if (view := self.chat_view.view_for(message.id)) is not None:
+            await view.finish(message)
+        elif self._current(message.conversation_id):
+            await self.chat_view.add_message(message)
+        self.chat_view.update_jump()
+
+    @work(group="title", exit_on_error=False)
+    async def _auto_title(self, conversation_id: int) -> None:
+        if await reply.auto_title(self.store, self.client, conversation_id):
+            self.post_message(self.ConversationChanged(conversation_id))
+
+    # Per-message actions, requested from a message's header or its keys
+
+    @on(MessageView.LinkOpenRequested)
+    def _link(self, event: MessageView.LinkOpenRequested) -> None:
+        event.stop()
+        from agentterm.screens.confirm import ConfirmScreen
+
+        url = event.url
+
+        def opened(confirmed: bool | None) -> None:
+            if confirmed:
+                self.app.open_url(url)
+
+        self.app.push_screen(
+            ConfirmScreen("Open this link?", f"{url}\n\nIt came from a model's answer: check the whole "
+                          "address before opening it.", confirm_label="Open"),
+            opened,
+        )
+
+    @on(MessageView.ActionRequested)
+    async def _message_action(self, event: MessageView.ActionRequested) -> None:
+        event.stop()
+        message = self.store.get_message(event.message_id)
+        if message is None:
+            return
+        if event.action == "copy":
+            self.app.copy_text(message.content, what="the message")
+        elif event.action == "copy_code":
+            from agentterm.widgets.message import code_blocks
+
+            blocks = code_blocks(message.content)
+            if blocks:
+                self.app.copy_text("\n".join(blocks), what=f"{len(blocks)} code block(s)")
+            else:
+                self.notify("This message has no code block.")
+        elif event.action == "delete":
+            self._confirm_delete(message)
+        elif event.action in ("retry", "continue"):
+            await self.retry(message, continue_answer=event.action == "continue")
+        elif event.action == "edit":
+            self.edit_prompt(message)
+
+    def _is_last(self, message: Message) -> bool:
+        latest = self.store.latest_messages(message.conversation_id, 1)
+        return bool(latest) and latest[-1].id == message.id
+
+    async def retry(self, message: Message | None = None, *, continue_answer: bool = False) -> None:
+        """Answer the last prompt again (or extend the cut-off answer) in place of a failed one."""
+        if self.conversation is None:
+            return
+        if message is None:
+            latest = self.store.latest_messages(self.conversation.id, 1)
+            message = latest[-1] if latest else None
+        if message is None or not self._is_last(message):
+            self.notify("Only the last answer can be retried.", severity="warning")
+            return
+        if message.role == "assistant" and message.status in ("complete", "streaming"):
+            self.notify("This answer is complete; edit the prompt to ask again.", severity="warning")
+            return
+        if continue_answer and not (message.role == "assistant" and message.content):
+            continue_answer = False
+        if message.role == "assistant" and not continue_answer and not self.streaming:
+            await self.chat_view.remove_message(message.id)
+        self.send(None, continue_answer=continue_answer)
+
+    def _confirm_delete(self, message: Message) -> None:
+        from agentterm.screens.confirm import ConfirmScreen
+
+        async def deleted(confirmed: bool | None) -> None:
+            if confirmed:
+                self.store.delete_message(message.id)
+                await self.chat_view.remove_message(message.id)
+                self.refresh_conversation()
+
+        preview = message.content.strip().splitlines()[0][:60] if message.content.strip() else ""
+        self.app.push_screen(
+            ConfirmScreen("Delete this message?", f"{preview}\n\nThis cannot be undone.",
+                          confirm_label="Delete", danger=True),
+            deleted,
+        )
+
+    def edit_prompt(self, message: Message) -> None:
+        """Edit the last prompt in a dialog, drop what came after it, and send it again."""
+        from agentterm.screens.text_prompt import TextPromptScreen
+
+        if self.streaming:
+            self.notify("Stop the streaming answer first (escape).", severity="warning")
+            return
+
+        async def edited(text: str | None) -> None:
+            if text is None or not text.strip() or self.conversation is None:
+                return
+            later = [m for m in self.store.latest_messages(message.conversation_id, 50)
+                     if m.id > message.id]
+            for other in later:
+                self.store.delete_message(other.id)
+                await self.chat_view.remove_message(other.id)
+            updated = self.store.update_message(message.id, content=text, edited=True)
+            await self.chat_view.remove_message(message.id)
+            await self.chat_view.add_message(updated)
+            self.send(None)
+
+        self.app.push_screen(
+            TextPromptScreen("Edit the prompt and resend", message.content, multiline=True,
+                             confirm_label="Resend"),
+            edited,
+        )

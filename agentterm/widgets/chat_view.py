@@ -1,0 +1,159 @@
+"""The chat's scrolling history: a bounded window of messages, earlier ones loaded on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.reactive import reactive
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from agentterm.models import Conversation, Message
+from agentterm.store import Store
+from agentterm.widgets.message import MessageView
+
+WINDOW = 50
+
+
+class ChatView(VerticalScroll, can_focus=True):
+    """Mounts the newest WINDOW messages; scrolling to the top mounts the WINDOW before them.
+
+    Opening a conversation costs the same for 10 messages as for 10,000: nothing outside the
+    window is read or mounted.
+    """
+
+    show_jump: reactive[bool] = reactive(False)
+    """True when the newest message is out of view: the pane offers a jump to it."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.clock = clock
+        self.conversation: Conversation | None = None
+        self.agent_name: str | None = None
+        self.has_earlier = False
+        self.at_latest = True
+        self._loading_earlier = False
+
+    @property
+    def views(self) -> list[MessageView]:
+        return list(self.query_children(MessageView))
+
+    def view_for(self, message_id: int) -> MessageView | None:
+        for view in self.query_children(MessageView):
+            if view.message_id == message_id:
+                return view
+        return None
+
+    def _view(self, message: Message, last_prompt_id: int | None) -> MessageView:
+        return MessageView(message, agent_name=self.agent_name, now=self.clock(),
+                           last_prompt=message.id == last_prompt_id)
+
+    def _last_prompt_id(self, messages: list[Message]) -> int | None:
+        if not self.at_latest:
+            return None
+        return next((m.id for m in reversed(messages) if m.role == "user"), None)
+
+    async def show(self, conversation: Conversation | None, *, agent_name: str | None = None,
+                   around: int | None = None) -> None:
+        """Show a conversation (None: an empty, new one), the newest window or around a message."""
+        self.conversation = conversation
+        self.agent_name = agent_name
+        self.anchor(False)
+        await self.remove_children()
+        if conversation is None:
+            self.has_earlier = False
+            self.at_latest = True
+            await self.mount(Static("Type a prompt below and press enter to start.", classes="chat-empty"))
+            self.show_jump = False
+            return
+        if around is not None:
+            messages = self.store.messages_around(conversation.id, around, WINDOW)
+            newest = self.store.latest_messages(conversation.id, 1)
+            self.at_latest = bool(messages) and bool(newest) and messages[-1].id == newest[-1].id
+        else:
+            messages = self.store.latest_messages(conversation.id, WINDOW)
+            self.at_latest = True
+        self.has_earlier = bool(messages) and bool(
+            self.store.messages_before(conversation.id, messages[0].id, 1)
+        )
+        last_prompt_id = self._last_prompt_id(messages)
+        await self.mount_all([self._view(m, last_prompt_id) for m in messages])
+        if around is not None and (target := self.view_for(around)) is not None:
+            target.add_class("-found")
+            self.call_after_refresh(self.scroll_to_widget, target, animate=False, top=True)
+            self.call_after_refresh(self._update_jump)
+        else:
+            self.scroll_end(animate=False, immediate=False)
+            self.anchor()
+            self.show_jump = False
+
+    async def load_earlier(self) -> None:
+        """Mount the window before the first message, keeping the view where it was."""
+        if self._loading_earlier or not self.has_earlier or self.conversation is None:
+            return
+        first = next(iter(self.query_children(MessageView)), None)
+        if first is None:
+            return
+        self._loading_earlier = True
+        try:
+            earlier = self.store.messages_before(self.conversation.id, first.message_id, WINDOW)
+            self.has_earlier = len(earlier) == WINDOW and bool(
+                self.store.messages_before(self.conversation.id, earlier[0].id, 1)
+            )
+            if earlier:
+                await self.mount_all([self._view(m, None) for m in earlier], before=first)
+                self.scroll_to_widget(first, animate=False, top=True)
+        finally:
+            self._loading_earlier = False
+
+    async def add_message(self, message: Message) -> MessageView:
+        """Mount a new message at the end; the window first moves to the newest if it was not."""
+        if not self.at_latest and self.conversation is not None:
+            await self.show(self.conversation, agent_name=self.agent_name)
+        await self.query(".chat-empty").remove()
+        if message.role == "user":
+            for view in self.query_children(MessageView):
+                if view.last_prompt:
+                    view.refresh_message(view.message, last_prompt=False)
+        view = self._view(message, message.id if message.role == "user" else None)
+        await self.mount(view)
+        return view
+
+    async def remove_message(self, message_id: int) -> None:
+        if (view := self.view_for(message_id)) is not None:
+            await view.remove()
+
+    def follow(self) -> None:
+        """Stay at the bottom as the answer grows, until the user scrolls up."""
+        self.anchor()
+
+    async def jump_to_latest(self) -> None:
+        if not self.at_latest and self.conversation is not None:
+            await self.show(self.conversation, agent_name=self.agent_name)
+        self.scroll_end(animate=False)
+        self.anchor()
+        self.show_jump = False
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._update_jump()
+        if new_value <= 0 and self.has_earlier and self.max_scroll_y > 0:
+            self.run_worker(self.load_earlier(), group="earlier", exclusive=True)
+
+    def _update_jump(self) -> None:
+        following = self.is_anchored and not self._anchor_released
+        self.show_jump = not self.at_latest or (not following and self.scroll_y < self.max_scroll_y - 1)
+
+    def update_jump(self) -> None:
+        """Recheck after the content grew: growth alone moves no scroll position."""
+        self._update_jump()
+
+    def on_resize(self) -> None:
+        self._update_jump()
+
+    def action_scroll_home(self) -> None:
+        super().action_scroll_home()
+        if self.has_earlier:
+            self.run_worker(self.load_earlier(), group="earlier", exclusive=True)

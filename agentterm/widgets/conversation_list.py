@@ -1,0 +1,219 @@
+"""The sidebar: a title filter, inbox / archive / trash tabs, and one OptionList of conversations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, OptionList, Tab, Tabs
+from textual.widgets.option_list import Option
+
+from agentterm.humanize import relative_time
+from agentterm.models import Conversation, SearchHit
+from agentterm.sanitize import one_line
+from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
+
+VIEWS = ("inbox", "archive", "trash")
+BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}
+
+
+def fit(text: str, width: int) -> str:
+    """Cut a line to `width` cells with an ellipsis (titles are one line in the sidebar)."""
+    if width <= 1 or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def snippet_parts(snippet: str) -> list[tuple[str, str]]:
+    """A search snippet with the store's match marks turned into highlighting."""
+    parts: list[tuple[str, str]] = []
+    for index, piece in enumerate(re.split(f"[{SNIPPET_OPEN}{SNIPPET_CLOSE}]", snippet)):
+        if piece:
+            parts.append((piece, "bold $text-accent" if index % 2 else "$text-muted"))
+    return parts
+
+
+class ConversationOptions(OptionList):
+    """The list itself; its keys act on the highlighted conversation."""
+
+    BINDINGS = [
+        Binding("r", "request('rename')", "Rename", id="sidebar.rename"),
+        Binding("d,delete", "request('delete')", "Delete", id="sidebar.delete"),
+        Binding("a", "request('archive')", "Archive", id="sidebar.archive"),
+        Binding("p", "request('pin')", "Pin", id="sidebar.pin"),
+        Binding("u", "request('restore')", "Restore", id="sidebar.restore"),
+        Binding("t", "request('tags')", "Tags", id="sidebar.tags"),
+    ]
+
+    def action_request(self, action: str) -> None:
+        option = self.highlighted_option
+        if option is not None and option.id and option.id.startswith("c:"):
+            self.post_message(ConversationList.ActionRequested(action, int(option.id[2:])))
+
+
+class ConversationList(Vertical):
+    """Lists conversations without reading a message body; search shows hits in the same list."""
+
+    @dataclass
+    class ConversationSelected(Message):
+        """Open this conversation; at `message_id` when it came from a search hit."""
+
+        conversation_id: int
+        message_id: int | None = None
+
+    @dataclass
+    class ActionRequested(Message):
+        """Rename, delete, archive, pin, restore or tag the conversation."""
+
+        action: str
+        conversation_id: int
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.clock = clock
+        self.view = "inbox"
+        self.conversations: list[Conversation] = []
+        self.hits: list[SearchHit] | None = None
+        self.streaming_id: int | None = None
+        self.open_id: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Filter titles; enter searches text", id="filter")
+        yield Tabs(Tab("Inbox", id="inbox"), Tab("Archive", id="archive"), Tab("Trash", id="trash"),
+                   id="views")
+        yield ConversationOptions(id="conversations")
+
+    @property
+    def options(self) -> ConversationOptions:
+        return self.query_one(ConversationOptions)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    @property
+    def highlighted_id(self) -> int | None:
+        option = self.options.highlighted_option
+        if option is not None and option.id and option.id.startswith("c:"):
+            return int(option.id[2:])
+        return None
+
+    def refresh_list(self, *, keep: int | None = None) -> None:
+        """Read the list again (titles, order, badges) and keep the highlight where it was."""
+        if keep is None:
+            # With focus, the user's highlight stays put; otherwise the open conversation is shown.
+            keep = (self.highlighted_id or self.open_id) if self.options.has_focus else (
+                self.open_id or self.highlighted_id)
+        query = self.filter_input.value.strip() if self.is_mounted else ""
+        self.hits = None
+        self.conversations = self.store.list_conversations(view=self.view, query=query or None)
+        now = self.clock()
+        width = max(self.options.content_size.width - 2, 20)
+        options = [Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in self.conversations]
+        if not options:
+            empty = {"inbox": "No conversations yet: ctrl+n starts one.",
+                     "archive": "Nothing archived.", "trash": "The trash is empty."}[self.view]
+            options = [Option(Content(empty if not query else "No title matches; enter searches the text."),
+                              disabled=True)]
+        self.options.set_options(options)
+        self._highlight(keep)
+
+    def _highlight(self, conversation_id: int | None) -> None:
+        ids = [c.id for c in self.conversations]
+        if conversation_id in ids:
+            self.options.highlighted = ids.index(conversation_id)
+        elif ids:
+            self.options.highlighted = 0
+
+    def _prompt(self, conversation: Conversation, now: datetime, width: int) -> Content:
+        title = one_line(conversation.display_title)
+        if conversation.pinned:
+            title = "▲ " + title
+        badge = conversation.badge(now, streaming=conversation.id == self.streaming_id)
+        agent = one_line(conversation.agent_name) if conversation.agent_name else "no agent"
+        when = relative_time(conversation.last_activity_at, now)
+        detail = fit(f"{agent} · {when}", max(width - len(badge) - 1, 8))
+        style = "bold" if conversation.id == self.open_id else ""
+        parts: list[str | tuple[str, str]] = [(fit(title, width), style), "\n", (detail, "$text-muted"),
+                                              " ", (badge, BADGE_STYLES[badge])]
+        if conversation.tags:
+            parts += ["\n", (fit(" ".join(f"#{one_line(t)}" for t in conversation.tags), width),
+                             "italic $text-accent")]
+        return Content.assemble(*parts)
+
+    def show_search(self, query: str) -> None:
+        """Full-text search over every message; each hit opens its conversation at the match."""
+        self.hits = self.store.search(query)
+        width = max(self.options.content_size.width - 2, 20)
+        options: list[Option] = [Option(Content.assemble(
+            (f"{len(self.hits)} match(es) for ", "$text-muted"), (fit(one_line(query), width - 16), "bold"),
+        ), disabled=True)]
+        for index, hit in enumerate(self.hits):
+            options.append(Option(Content.assemble(
+                (fit(one_line(hit.conversation_title or "New conversation"), width), "bold"), "\n",
+                *snippet_parts(fit(one_line(hit.snippet), width)),
+            ), id=f"h:{index}"))
+        self.options.set_options(options)
+        self.options.highlighted = 1 if self.hits else None
+        self.options.focus()
+
+    def neighbour(self, conversation_id: int | None, step: int) -> int | None:
+        """The conversation before (-1) or after (+1) this one in the sidebar order."""
+        ids = [c.id for c in self.conversations]
+        if not ids:
+            return None
+        if conversation_id not in ids:
+            return ids[0] if step > 0 else ids[-1]
+        index = ids.index(conversation_id) + step
+        return ids[index] if 0 <= index < len(ids) else None
+
+    def set_view(self, view: str) -> None:
+        self.query_one(Tabs).active = view
+
+    @on(Tabs.TabActivated, "#views")
+    def _view_changed(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        if event.tab.id in VIEWS and event.tab.id != self.view:
+            self.view = event.tab.id
+            self.refresh_list()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.refresh_list()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.show_search(event.value.strip())
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and (self.filter_input.value or self.hits is not None):
+            event.stop()
+            self.filter_input.value = ""
+            self.refresh_list()
+            self.options.focus()
+
+    @on(OptionList.OptionSelected, "#conversations")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        if option_id.startswith("c:"):
+            self.post_message(self.ConversationSelected(int(option_id[2:])))
+        elif option_id.startswith("h:") and self.hits is not None:
+            hit = self.hits[int(option_id[2:])]
+            self.post_message(self.ConversationSelected(hit.conversation_id, hit.message_id))
+
+    def on_resize(self) -> None:
+        if self.hits is None and self.conversations:
+            self.refresh_list()

@@ -1,0 +1,93 @@
+"""The dashboard shown when no conversation is open: counts, quick actions, agents, recent chats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+from agentterm.humanize import count, relative_time
+from agentterm.sanitize import one_line
+from agentterm.store import Store
+from agentterm.widgets.conversation_list import ConversationList
+
+AGENT_BADGES = {"active": ("active", "$text-success"), "paused": ("paused", "bold $text-warning"),
+                "inactive": ("retired", "$text-muted")}
+QUICK_ACTIONS = [
+    ("New conversation", "screen.new_conversation", "ctrl+n"),
+    ("Agents", "screen.agents", "ctrl+g"),
+    ("Search", "screen.focus_filter", "ctrl+f"),
+    ("Help", "app.help", "f1"),
+]
+
+
+def _number(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_number(v) for v in value.values())
+    return int(value or 0)
+
+
+class Home(VerticalScroll):
+    """Read only from the store's cheap aggregates: it never loads a message body."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.from_markup("[b]agentterm[/b]"), id="home-title")
+        yield Static(id="home-counts")
+        with Horizontal(id="home-actions"):
+            for label, action, key in QUICK_ACTIONS:
+                yield Button(Content(f"{label} ({key})"), action=action, compact=True)
+        yield Static(Content.from_markup("[b]Agents[/b]"), classes="home-heading")
+        yield Static(id="home-agents")
+        yield Static(Content.from_markup("[b]Recent conversations[/b]"), classes="home-heading")
+        yield OptionList(id="home-recent")
+
+    def on_mount(self) -> None:
+        self.refresh_home()
+
+    def refresh_home(self) -> None:
+        stats = self.store.stats()
+        agents = stats.get("agents", {})
+        by_status = agents if isinstance(agents, dict) else {}
+        agent_line = ", ".join(f"{count(_number(n))} {status}" for status, n in by_status.items())
+        self.query_one("#home-counts", Static).update(Content.assemble(
+            ("Agents ", "$text-muted"), f"{count(_number(agents))}",
+            (f" ({agent_line})" if agent_line else "", "$text-muted"),
+            ("   Conversations ", "$text-muted"), count(_number(stats.get("conversations"))),
+            ("   Messages ", "$text-muted"), count(_number(stats.get("messages"))),
+            ("   Tokens ", "$text-muted"), count(_number(stats.get("tokens"))),
+        ))
+        parts: list[str | tuple[str, str]] = []
+        for agent in self.store.list_agents():
+            label, style = AGENT_BADGES.get(agent.status, (agent.status, ""))
+            parts += [("  " if parts else "", ""), one_line(agent.name, 40), " ", (f"[{label}]", style)]
+        self.query_one("#home-agents", Static).update(
+            Content.assemble(*parts) if parts else Content("No agents: ctrl+g to create one."))
+        now = self.clock()
+        recent = self.store.list_conversations(view="inbox", limit=8)
+        options = [
+            Option(Content.assemble(
+                one_line(c.display_title, 60), ("  " + (one_line(c.agent_name, 30) if c.agent_name else "no agent"), "$text-muted"),
+                ("  " + relative_time(c.last_activity_at, now), "$text-muted"),
+            ), id=f"c:{c.id}")
+            for c in recent
+        ]
+        recent_list = self.query_one("#home-recent", OptionList)
+        recent_list.set_options(options or [Option(Content("None yet: ctrl+n starts one."), disabled=True)])
+
+    @on(OptionList.OptionSelected, "#home-recent")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(ConversationList.ConversationSelected(int(event.option.id[2:])))

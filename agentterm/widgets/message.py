@@ -1,0 +1,169 @@
+"""One message in the chat: a header, the body (Markdown for answers) and a status line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message as TextualMessage
+from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownStream
+
+from agentterm.humanize import message_time
+from agentterm.models import Message
+from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
+
+ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
+FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def code_blocks(text: str) -> list[str]:
+    """The fenced code blocks of a Markdown text, without their fences."""
+    return [match.group(2) for match in FENCE.finditer(text)]
+
+
+class MessageView(Vertical, can_focus=True):
+    """A message; focus it for its actions, or click the words in its header."""
+
+    BINDINGS = [
+        Binding("c", "request('copy')", "Copy", id="message.copy"),
+        Binding("k", "request('copy_code')", "Copy code", id="message.copy_code"),
+        Binding("delete,x", "request('delete')", "Delete", id="message.delete"),
+        Binding("r", "request('retry')", "Retry", id="message.retry"),
+        Binding("o", "request('continue')", "Continue", id="message.continue"),
+        Binding("e", "request('edit')", "Edit and resend", id="message.edit"),
+    ]
+
+    @dataclass
+    class ActionRequested(TextualMessage):
+        """The user asked for something to be done to a message (copy, delete, retry ...)."""
+
+        message_id: int
+        action: str
+
+    @dataclass
+    class LinkOpenRequested(TextualMessage):
+        """A link in an answer was clicked: it opens only after the user confirms the full URL."""
+
+        url: str
+
+    def __init__(self, message: Message, *, agent_name: str | None, now: datetime,
+                 last_prompt: bool = False) -> None:
+        super().__init__(classes=f"message -{message.role}")
+        self.message = message
+        self.agent_name = agent_name
+        self.now = now
+        self.last_prompt = last_prompt
+        self._stream: MarkdownStream | None = None
+        self._filter: EscapeFilter | None = None
+
+    @property
+    def message_id(self) -> int:
+        return self.message.id
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._header(), classes="message-header")
+        if self.message.role == "assistant":
+            yield Markdown(strip_escapes(self.message.content), open_links=False)
+        else:
+            yield Static(Content(strip_escapes(self.message.content)), classes="message-body")
+        yield Static(self._status(), classes="message-status")
+
+    def on_mount(self) -> None:
+        self._apply_status_class()
+
+    def _header(self) -> Content:
+        message = self.message
+        who = ROLE_LABELS.get(message.role, message.role)
+        if message.role == "assistant" and self.agent_name:
+            who = one_line(self.agent_name, 40)
+        parts: list[str | tuple[str, str] | Content] = [(who, "bold")]
+        if message.role == "assistant":
+            if message.model:
+                parts += [(" · " + one_line(message.model), "dim")]
+        parts += [(" · " + message_time(message.created_at, self.now), "dim")]
+        if message.edited_at is not None:
+            parts.append((" (edited)", "dim italic"))
+        actions = ["copy"]
+        if message.role == "assistant" and code_blocks(message.content):
+            actions.append("copy_code")
+        actions.append("delete")
+        if message.role == "assistant" and message.status in ("interrupted", "error"):
+            actions.append("retry")
+        if self.last_prompt:
+            actions.append("edit")
+        parts.append("  ")
+        for action in actions:
+            label = action.replace("_", " ")
+            parts.append(Content.from_markup(f"[@click=request('{action}')]\\[{label}][/] "))
+        return Content.assemble(*parts)
+
+    def _status(self) -> Content:
+        message = self.message
+        if message.status == "interrupted":
+            return Content.from_markup(
+                "[b]Interrupted[/b]: the partial answer is kept. "
+                "[@click=request('retry')]\\[retry][/] [@click=request('continue')]\\[continue][/]"
+            )
+        if message.status == "error":
+            error = one_line(str(message.extra.get("error") or "The answer failed."))
+            hint = one_line(str(message.extra.get("hint") or ""))
+            parts: list[str | tuple[str, str] | Content] = [("Error: ", "bold"), error]
+            if hint:
+                parts += ["\n", hint]
+            parts += ["  ", Content.from_markup("[@click=request('retry')]\\[retry][/]")]
+            return Content.assemble(*parts)
+        if message.status == "streaming":
+            return Content("Answering... (escape stops)")
+        return Content("")
+
+    def _apply_status_class(self) -> None:
+        for status in ("complete", "streaming", "interrupted", "error"):
+            self.set_class(self.message.status == status, f"-{status}")
+
+    def refresh_message(self, message: Message, *, last_prompt: bool | None = None) -> None:
+        """Show a new state of the same row (status, model, edit) without rebuilding the body."""
+        self.message = message
+        if last_prompt is not None:
+            self.last_prompt = last_prompt
+        self.query_one(".message-header", Static).update(self._header())
+        self.query_one(".message-status", Static).update(self._status())
+        self._apply_status_class()
+
+    def action_request(self, action: str) -> None:
+        self.post_message(self.ActionRequested(self.message.id, action))
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        self.post_message(self.LinkOpenRequested(event.href))
+
+    # Streaming: the worker's events arrive as messages; the chat pane calls these.
+
+    def start_stream(self) -> None:
+        self._filter = EscapeFilter()
+        self._stream = Markdown.get_stream(self.query_one(Markdown))
+
+    async def write(self, delta: str) -> None:
+        if self._stream is None:
+            self.start_stream()
+        assert self._stream is not None and self._filter is not None
+        await self._stream.write(self._filter.feed(delta))
+
+    async def finish(self, message: Message) -> None:
+        """End the stream, then render the stored text once so the final blocks are exact."""
+        if self._stream is not None:
+            try:
+                await self._stream.stop()
+            finally:
+                self._stream = None
+        self.refresh_message(message)
+        await self.query_one(Markdown).update(strip_escapes(message.content))
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None

@@ -1,0 +1,49 @@
+"""The prompt: a TextArea where Enter sends and ctrl+j or shift+enter starts a new line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class PromptInput(TextArea):
+    """Enter sends; a pasted block of lines is inserted as it is, never sent."""
+
+    BINDINGS = [
+        # Priority, because TextArea inserts a newline for enter before any ordinary binding runs.
+        Binding("enter", "submit", "Send", id="chat.send", priority=True),
+        Binding("ctrl+j,shift+enter", "newline", "New line", id="chat.newline", priority=True),
+    ]
+
+    @dataclass
+    class PromptSubmitted(Message):
+        """The user asked to send what is typed."""
+
+        prompt_input: PromptInput
+        text: str
+
+        @property
+        def control(self) -> PromptInput:
+            return self.prompt_input
+
+    def __init__(self, *, id: str | None = None, placeholder: str = "") -> None:
+        super().__init__(
+            "",
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            highlight_cursor_line=False,
+            placeholder=placeholder,
+            id=id,
+        )
+
+    def action_submit(self) -> None:
+        text = self.text
+        if text.strip():
+            self.post_message(self.PromptSubmitted(self, text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
