@@ -339,7 +339,16 @@ _TOML_POSITION = re.compile(r"^(?P<what>.*?)\s*\(at (?:line (?P<line>\d+), colum
 _TOML_HINTS = {
     "Invalid value": 'invalid value (text needs quotes, e.g. model = "gpt-4o")',
     "Cannot overwrite a value": "a key is set twice",
+    "Illegal character '\\n'": "a quoted string is not closed before the end of its line",
 }
+
+
+_TOML_TABLE = re.compile(r"\((?:'[^']*',\s*)*'[^']*',?\)")
+
+
+def _dotted_table(match: re.Match[str]) -> str:
+    # tomllib names a table as a Python tuple, ('providers', 'a'); a user wrote [providers.a].
+    return "[" + ".".join(re.findall(r"'([^']*)'", match[0])) + "]"
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> ConfigError:
@@ -347,7 +356,7 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> Config
     match = _TOML_POSITION.match(str(exc))
     if not match:
         return ConfigError(f"not valid TOML: {exc}", path=path)
-    what = match["what"]
+    what = _TOML_TABLE.sub(_dotted_table, match["what"])
     what = _TOML_HINTS.get(what, what[:1].lower() + what[1:])
     if match["line"]:
         return ConfigError(f"not valid TOML: {what}", path=path, line=int(match["line"]), column=int(match["col"]))

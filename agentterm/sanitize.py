@@ -51,9 +51,8 @@ def one_line(text: str, max_len: int | None = None) -> str:
     if max_len < 1:
         raise ValueError("max_len must be at least 1")
     cut = max_len - 1
-    # Do not leave an accent without its letter or half an emoji sequence at the cut.
-    while cut > 0 and (unicodedata.combining(text[cut]) or text[cut - 1] == "\u200d"):
-        cut -= 1
+    while cut > 0 and unicodedata.combining(text[cut]):
+        cut -= 1  # an accent stays with its letter
     return text[:cut].rstrip(" " + _ZERO_WIDTH) + ELLIPSIS
 
 
