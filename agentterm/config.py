@@ -202,19 +202,19 @@ def write_default_config(path: Path | str, *, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ConfigError("is a directory, not a config file", path=path)
-    parent = path.parent
-    if not parent.exists():
-        parent.mkdir(mode=0o700, parents=True)
-        os.chmod(parent, 0o700)  # mkdir's mode is filtered by the umask
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True)
+            os.chmod(path.parent, 0o700)  # mkdir's mode is filtered by the umask
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
         raise ConfigError("already exists; it was left as it is", path=path) from None
     except OSError as exc:
-        raise ConfigError(f"cannot be written: {exc.strerror}", path=path) from None
+        raise ConfigError(f"cannot be written: {exc.strerror or exc}", path=path) from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        os.fchmod(handle.fileno(), 0o600)
+        if hasattr(os, "fchmod"):  # an existing file being overwritten keeps no looser mode
+            os.fchmod(handle.fileno(), 0o600)
         handle.write(STARTER_CONFIG)
     return path
 
@@ -335,7 +335,9 @@ def _decode(data: bytes, path: Path) -> str:
         ) from None
 
 
-_TOML_POSITION = re.compile(r"^(?P<what>.*?)\s*\(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$", re.S)
+_TOML_POSITION = re.compile(
+    r"^(?P<what>.*?)\s*\(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$", re.DOTALL
+)
 _TOML_HINTS = {
     "Invalid value": 'invalid value (text needs quotes, e.g. model = "gpt-4o")',
     "Cannot overwrite a value": "a key is set twice",
@@ -359,10 +361,14 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: Path) -> Config
     what = _TOML_TABLE.sub(_dotted_table, match["what"])
     what = _TOML_HINTS.get(what, what[:1].lower() + what[1:])
     if match["line"]:
-        return ConfigError(f"not valid TOML: {what}", path=path, line=int(match["line"]), column=int(match["col"]))
+        return ConfigError(
+            f"not valid TOML: {what}", path=path, line=int(match["line"]), column=int(match["col"])
+        )
     line = text.count("\n") + 1
     column = len(text) - (text.rfind("\n") + 1) + 1
-    return ConfigError(f"not valid TOML: {what} (at the end of the file)", path=path, line=line, column=column)
+    return ConfigError(
+        f"not valid TOML: {what} (at the end of the file)", path=path, line=line, column=column
+    )
 
 
 def _show(value: Any) -> str:
@@ -468,7 +474,7 @@ class _Checker:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise self.fail(
                 f"{prefix}.base_url",
-                f"must be an http:// or https:// URL such as \"http://localhost:11434/v1\", got {_show(url)}",
+                f'must be an http:// or https:// URL such as "http://localhost:11434/v1", got {_show(url)}',
             )
         return url
 
@@ -562,4 +568,3 @@ def _locate(text: str, dotted: str) -> int | None:
         if is_key and target[: len(full)] == full and (fallback is None or len(full) > fallback[0]):
             fallback = (len(full), number)
     return fallback[1] if fallback else None
-

@@ -189,7 +189,7 @@ def test_unknown_provider_is_a_config_error_naming_it(cfg):
     [
         ('theme = "x"\n\n[providers.a]\nmodel = gpt-4\n', 4, 9, "text needs quotes"),
         ('theme = "x"\n[keymap\n', 2, 8, "not valid TOML"),
-        ('[providers.a]\n[providers.a]\n', 2, 13, "[providers.a] twice"),
+        ("[providers.a]\n[providers.a]\n", 2, 13, "[providers.a] twice"),
         ('theme = "unterminated\n', 1, 22, "string is not closed"),
     ],
 )
@@ -311,7 +311,9 @@ def test_repr_shows_no_key_and_only_the_command_program(monkeypatch):
     assert provider.resolve_api_key() == SECRET
     assert SECRET not in repr(provider)
     assert "'echo'" in repr(provider)
-    settings = Settings(path=None, default_provider="x", default_agent=None, providers={"x": provider}, keymap={})
+    settings = Settings(
+        path=None, default_provider="x", default_agent=None, providers={"x": provider}, keymap={}
+    )
     assert SECRET not in repr(settings)
 
 
@@ -412,7 +414,10 @@ def test_the_command_runs_once_unless_refreshed(tmp_path):
 @pytest.mark.parametrize(
     ("command", "why"),
     [
-        (py_cmd(f"import sys; print('{SECRET}'); print('{SECRET}', file=sys.stderr); sys.exit(3)"), "exit status 3"),
+        (
+            py_cmd(f"import sys; print('{SECRET}'); print('{SECRET}', file=sys.stderr); sys.exit(3)"),
+            "exit status 3",
+        ),
         (py_cmd("print()"), "printed nothing"),
         (py_cmd("import sys; sys.stdout.buffer.write(b'\\xff\\xfe\\n')"), "not UTF-8"),
         (["agentterm-no-such-program-xyz", SECRET], "was not found"),
@@ -432,7 +437,9 @@ def test_a_failing_command_names_the_program_but_not_its_output(command, why):
 
 
 def test_a_hanging_command_times_out():
-    provider = ProviderConfig(name="p", api_key_cmd=py_cmd(f"import time; print('{SECRET}', flush=True); time.sleep(30)"))
+    provider = ProviderConfig(
+        name="p", api_key_cmd=py_cmd(f"import time; print('{SECRET}', flush=True); time.sleep(30)")
+    )
     with pytest.raises(ConfigError) as caught:
         provider.resolve_api_key(timeout=0.5)
     assert "did not finish within 0.5 seconds" in str(caught.value)
@@ -464,6 +471,12 @@ def test_the_starter_config_never_overwrites_unless_asked(tmp_path):
     write_default_config(path, overwrite=True)
     assert "[providers.openai]" in path.read_text()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_starter_config_reports_a_place_it_cannot_write(tmp_path):
+    blocker = write(tmp_path / "not-a-dir", "x")
+    error = pytest.raises(ConfigError, write_default_config, blocker / "config.toml").value
+    assert str(error).startswith(f"{blocker / 'config.toml'}: cannot be written")
 
 
 # --- the documentation --------------------------------------------------------------------------

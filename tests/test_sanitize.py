@@ -125,7 +125,9 @@ def test_one_line_rejects_a_useless_cap():
 
 
 def render(renderable) -> tuple[str, list]:
-    console = Console(record=True, file=io.StringIO(), width=100, force_terminal=True, color_system="truecolor")
+    console = Console(
+        record=True, file=io.StringIO(), width=100, force_terminal=True, color_system="truecolor"
+    )
     console.print(renderable)
     segments = list(console.render(renderable))
     return console.export_text(), segments
@@ -133,7 +135,12 @@ def render(renderable) -> tuple[str, list]:
 
 @pytest.mark.parametrize(
     "raw",
-    ["[@click=app.quit]x[/]", "[@click=app.screenshot('/tmp/x')]look[/]", "[/b] stored title", "[bold red]loud[/] :smile:"],
+    [
+        "[@click=app.quit]x[/]",
+        "[@click=app.screenshot('/tmp/x')]look[/]",
+        "[/b] stored title",
+        "[bold red]loud[/] :smile:",
+    ],
 )
 def test_as_text_shows_markup_literally(raw):
     text = as_text(raw)
@@ -142,7 +149,9 @@ def test_as_text_shows_markup_literally(raw):
     shown, segments = render(text)
     assert shown.rstrip("\n") == raw
     for segment in segments:
-        assert not segment.style or (not segment.style.meta and not segment.style.bold and segment.style.color is None)
+        assert not segment.style or (
+            not segment.style.meta and not segment.style.bold and segment.style.color is None
+        )
 
 
 def test_the_same_strings_as_markup_would_act_or_fail():
@@ -214,3 +223,24 @@ def test_escape_filter_flush_cleans_an_unfinished_sequence():
     assert escapes.feed("tail\x1b]0;half") == "tail"
     assert escapes.flush() == ""
     assert escapes.feed("fresh") == "fresh"
+
+
+async def test_as_text_in_textual_widgets_shows_markup_and_runs_nothing():
+    from textual.app import App
+    from textual.widgets import Label, OptionList
+
+    raw = "[/b] \x1b]52;c;eA==\x07[@click=app.quit]click me[/]"
+
+    class Shown(App):
+        def compose(self):
+            yield Label(as_text(raw))
+            yield OptionList(as_text(raw))
+
+    app = Shown()
+    async with app.run_test() as pilot:
+        expected = "[/b] [@click=app.quit]click me[/]"
+        assert str(app.query_one(Label).render()) == expected
+        assert str(app.query_one(OptionList).get_option_at_index(0).prompt) == expected
+        await pilot.click(Label)
+        await pilot.pause()
+        assert app.is_running  # the click ran no action
