@@ -124,6 +124,24 @@ class LLMClient:
         task consuming it closes the HTTP stream at once (use ``contextlib.aclosing`` when you
         may stop iterating early without cancelling).
         """
+        events = self._stream_chat(messages, provider, model, params)
+        failure: LLMError | None = None
+        try:
+            while True:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except LLMError as error:
+                    failure = error
+                    break
+                yield event
+        finally:
+            await events.aclose()
+        raise _bare(failure)
+
+    async def _stream_chat(self, messages: list[dict], provider: str | None, model: str | None,
+                           params: dict | None) -> AsyncIterator[Delta | Usage | Finished]:
         pc = self._provider(provider)
         model = self.resolve_model(provider, model)
         conn = await self._connection(pc)
@@ -193,6 +211,10 @@ class LLMClient:
         The model's reply goes through `clean_title`, falling back to `fallback_title(prompt)`
         when it is empty or junk. Faults raise LLMError, like every request.
         """
+        return await _bare_errors(self._generate_title(prompt, answer, provider, model))
+
+    async def _generate_title(self, prompt: str, answer: str, provider: str | None,
+                              model: str | None) -> str:
         pc = self._provider(provider)
         title_model = model or pc.title_model or self.resolve_model(provider, None)
         conn = await self._connection(pc)
@@ -219,6 +241,9 @@ class LLMClient:
         A server without a model list (GET /models answers 404, as some llama.cpp and vLLM
         setups do) gives [] rather than an error; every other fault raises LLMError.
         """
+        return await _bare_errors(self._list_models(provider))
+
+    async def _list_models(self, provider: str | None) -> list[str]:
         pc = self._provider(provider)
         conn = await self._connection(pc)
         try:
@@ -460,16 +485,42 @@ class LLMClient:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+def _bare(error: LLMError | None) -> LLMError:
+    """The error without the frames and the chained exception it was made from.
+
+    Crash screens print every frame's locals; the frames inside the client hold server replies
+    and openai internals, which may echo the key. Our message says all a user needs.
+    """
+    assert error is not None
+    error.__context__ = None
+    error.__cause__ = None
+    return error.with_traceback(None)
+
+
+async def _bare_errors(call: Any) -> Any:
+    failure: LLMError | None = None
+    try:
+        return await call
+    except LLMError as error:
+        failure = error
+    raise _bare(failure)
+
+
 def _make_openai_client(pc: ProviderConfig, key: str | None, max_retries: int) -> tuple[Any, str]:
     """(AsyncOpenAI, "") or (None, why not). Never raises: a traceback here would hold the key."""
     import openai
 
     base_url = pc.base_url
     if base_url is not None:
-        parts = urlsplit(base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None, f"{one_line(base_url, 120)!r} is not an http(s) URL"
         base_url = base_url.strip()
+        try:
+            parts = urlsplit(base_url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            valid = False
+        if not valid:
+            return None, f"{one_line(base_url, 120)!r} is not an http(s) URL"
     try:
         client = openai.AsyncOpenAI(
             api_key=key or NO_KEY,
