@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ctx = Context(args)
     try:
+        if args.command != "doctor":
+            ctx.settings  # a broken config fails loudly everywhere but in doctor, which reports it
         if args.command is None:
             return run_app(ctx)
         return args.handler(ctx)

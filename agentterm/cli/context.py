@@ -62,7 +62,8 @@ class Context:
     def settings(self):
         from agentterm.config import load_settings
 
-        return load_settings(self.config_path)
+        # A config named by flag must exist; the default location may be absent (defaults apply).
+        return load_settings(self.config_path, required=bool(getattr(self.args, "config", None)))
 
     @cached_property
     def store(self):

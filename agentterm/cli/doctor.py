@@ -32,6 +32,10 @@ async def check_provider(ctx: Context, name: str, timeout: float) -> tuple[bool,
     return True, f"{key_note}; reached, {len(models)} models" + (f": {shown}" if models else "")
 
 
+async def check_providers(ctx: Context, timeout: float) -> dict[str, tuple[bool, str]]:
+    return {name: await check_provider(ctx, name, timeout) for name in ctx.settings.providers}
+
+
 def run(ctx: Context) -> int:
     from agentterm.config import ConfigError
     from agentterm.store import StoreError
@@ -51,9 +55,10 @@ def run(ctx: Context) -> int:
     except StoreError as error:
         out(f"FAIL store: {error}")
         problems += 1
-    for name in settings.providers:
+    # One event loop for every check: the client's connections belong to the loop that made them.
+    results = asyncio.run(check_providers(ctx, ctx.args.timeout))
+    for name, (ok, detail) in results.items():
         default = " (default)" if name == settings.default_provider else ""
-        ok, detail = asyncio.run(check_provider(ctx, name, ctx.args.timeout))
         out(f"{'ok  ' if ok else 'FAIL'} provider {name}{default}: {detail}")
         problems += not ok
     return 1 if problems else 0

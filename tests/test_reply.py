@@ -1,0 +1,186 @@
+"""The reply flow against a real store and the loopback OpenAI server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agentterm.reply import (
+    AnswerDelta,
+    AnswerFinished,
+    AnswerStarted,
+    PromptStored,
+    ReplyRefused,
+    auto_title,
+    send,
+)
+from agentterm.store import Store
+from tests.openai_server import Error, Stream
+
+
+async def test_send_stores_prompt_and_complete_answer(store, client, server):
+    server.script(Stream(text="Hello there, friend.", usage=(11, 5)))
+    conversation = store.create_conversation()
+    events = []
+
+    answer = await send(store, client, conversation.id, "hi", on_event=events.append)
+
+    assert answer.status == "complete"
+    assert answer.content == "Hello there, friend."
+    assert (answer.prompt_tokens, answer.completion_tokens) == (11, 5)
+    assert answer.model
+    kinds = [type(e) for e in events]
+    assert kinds[0] is PromptStored and kinds[1] is AnswerStarted and kinds[-1] is AnswerFinished
+    assert "".join(e.text for e in events if isinstance(e, AnswerDelta)) == "Hello there, friend."
+    messages = store.all_messages(conversation.id)
+    assert [(m.role, m.content) for m in messages] == [("user", "hi"), ("assistant", "Hello there, friend.")]
+    assert store.get_conversation(conversation.id).tokens == 16
+
+
+async def test_agent_instructions_model_and_params_are_sent(store, client, server):
+    agent = store.create_agent("Pirate", instructions="Talk like a pirate.", model="pirate-1",
+                               temperature=0.3, max_tokens=99, extra={"seed": 7})
+    conversation = store.create_conversation(agent_id=agent.id)
+
+    answer = await send(store, client, conversation.id, "ahoy")
+
+    body = server.requests[-1]
+    assert body["model"] == "pirate-1"
+    assert body["messages"][0] == {"role": "system", "content": "Talk like a pirate."}
+    assert body["messages"][-1] == {"role": "user", "content": "ahoy"}
+    assert (body["temperature"], body["max_tokens"], body["seed"]) == (0.3, 99, 7)
+    assert answer.agent_version == agent.version
+
+
+async def test_a_server_error_keeps_the_prompt_and_records_the_error(store, client, server):
+    server.script(Error(500, "the model fell over"))
+    conversation = store.create_conversation()
+
+    with pytest.raises(Exception) as caught:
+        await send(store, client, conversation.id, "are you there?")
+
+    assert type(caught.value).__name__ == "ServerError"
+    messages = store.all_messages(conversation.id)
+    assert messages[0].content == "are you there?"
+    assert messages[1].status == "error"
+    assert messages[1].extra["error"]
+
+
+async def test_a_dropped_stream_keeps_the_partial_answer(store, client, server):
+    server.script(Stream(text="one two three four five six", chunk_size=4, drop_after=3))
+    conversation = store.create_conversation()
+
+    with pytest.raises(Exception):
+        await send(store, client, conversation.id, "count")
+
+    answer = store.all_messages(conversation.id)[-1]
+    assert answer.role == "assistant" and answer.status == "error"
+    assert answer.content == "one two three "[: len(answer.content)] and answer.content
+
+
+async def test_cancel_keeps_the_partial_answer_as_interrupted(store, client, server):
+    server.script(Stream(text="word " * 400, chunk_size=5, delay=0.01))
+    conversation = store.create_conversation()
+    seen = []
+    started = asyncio.Event()
+
+    def on_event(event):
+        if isinstance(event, AnswerDelta):
+            seen.append(event.text)
+            if len(seen) == 5:
+                started.set()
+
+    task = asyncio.create_task(send(store, client, conversation.id, "talk", on_event=on_event))
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    answer = store.all_messages(conversation.id)[-1]
+    assert answer.status == "interrupted"
+    assert answer.content == "".join(seen)
+    assert 0 < len(answer.content) < len("word " * 400)
+
+
+async def test_the_answer_is_on_disk_while_it_streams(store, client, server, db_path):
+    server.script(Stream(text="x" * 200, chunk_size=2, delay=0.02))
+    conversation = store.create_conversation()
+    task = asyncio.create_task(send(store, client, conversation.id, "go", flush_interval=0.2))
+    await asyncio.sleep(1.0)
+    other = Store(db_path)
+    try:
+        answer = other.latest_messages(conversation.id, 1)[0]
+        # What the other process sees lags by at most one flush interval (10 chunks here).
+        assert answer.status == "streaming"
+        assert len(answer.content) >= 20
+    finally:
+        other.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_retry_replaces_a_failed_answer(store, client, server):
+    server.script(Error(500, "boom"), Stream(text="Second time lucky."))
+    conversation = store.create_conversation()
+    with pytest.raises(Exception):
+        await send(store, client, conversation.id, "hello?")
+
+    answer = await send(store, client, conversation.id, None)
+
+    messages = store.all_messages(conversation.id)
+    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert answer.content == "Second time lucky."
+    assert server.requests[-1]["messages"][-1] == {"role": "user", "content": "hello?"}
+
+
+async def test_continue_extends_an_interrupted_answer_in_place(store, client, server):
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "write a poem")
+    cut = store.add_message(conversation.id, "assistant", "Roses are red,", status="interrupted")
+    server.script(Stream(text=" violets are blue."))
+
+    answer = await send(store, client, conversation.id, None, continue_answer=True)
+
+    assert answer.id == cut.id
+    assert answer.content == "Roses are red, violets are blue."
+    assert answer.status == "complete"
+    sent = server.requests[-1]["messages"]
+    assert sent[-2] == {"role": "assistant", "content": "Roses are red,"}
+
+
+async def test_a_paused_agent_refuses_to_send_and_stores_nothing(store, client, server):
+    agent = store.create_agent("Sleepy")
+    store.set_agent_status(agent.id, "paused")
+    conversation = store.create_conversation(agent_id=agent.id)
+
+    with pytest.raises(ReplyRefused, match="paused"):
+        await send(store, client, conversation.id, "wake up")
+
+    assert store.count_messages(conversation.id) == 0
+    assert server.requests == []
+
+
+async def test_auto_title_names_the_conversation_but_never_overrides_the_user(store, client, server):
+    server.script(Stream(text="Monads are burritos."), Stream(text='"Monads Explained Simply"'))
+    conversation = store.create_conversation()
+    await send(store, client, conversation.id, "what is a monad")
+
+    title = await auto_title(store, client, conversation.id)
+
+    assert title == "Monads Explained Simply"
+    assert store.get_conversation(conversation.id).title == "Monads Explained Simply"
+    store.rename_conversation(conversation.id, "Mine")
+    assert await auto_title(store, client, conversation.id) is None
+    assert store.get_conversation(conversation.id).title == "Mine"
+
+
+async def test_auto_title_falls_back_to_the_first_line_when_the_server_fails(store, client, server):
+    server.script(Stream(text="An answer."), Error(500, "no titles today"))
+    conversation = store.create_conversation()
+    await send(store, client, conversation.id, "How do I bake bread\nwith details")
+
+    title = await auto_title(store, client, conversation.id)
+
+    assert title == "How do I bake bread"
