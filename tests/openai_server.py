@@ -187,6 +187,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/").endswith("/models"):
             if not self._authorized():
                 return
+            if owner.models_response is not None:
+                try:
+                    self._respond(owner.models_response, {}, stream=False)
+                except (_Disconnected, BrokenPipeError, ConnectionResetError):
+                    owner._note_disconnect()
+                return
             models = owner.models
             if models is None:
                 self._send_error_json(Error(404, "Not found: this server has no model list."))
@@ -455,6 +461,7 @@ class FakeOpenAIServer:
         request_headers: their headers (lower-cased names), parallel to ``requests``.
         hits: every (method, path) received, chat and models alike.
         models: the ids /v1/models lists; None makes /v1/models answer 404.
+        models_response: when set (an Error, Raw or Hang), what /v1/models answers instead.
         api_key: when set, requests without "Authorization: Bearer <api_key>" get a 401.
         default: the response used when the script queue is empty.
         default_delay: seconds between chunks for streams that do not set ``delay``.
@@ -471,6 +478,7 @@ class FakeOpenAIServer:
         self.request_headers: list[dict[str, str]] = []
         self.hits: list[tuple[str, str]] = []
         self.models: list[str] | None = list(DEFAULT_MODELS) if models is None else models
+        self.models_response: Response | None = None
         self.api_key = api_key
         self.default: Response = Stream(DEFAULT_TEXT)
         self.default_delay = default_delay

@@ -134,6 +134,14 @@ async def test_a_server_that_refuses_stream_options_is_asked_again_without(clien
     assert "stream_options" in server.requests[0] and "stream_options" not in server.requests[1]
 
 
+async def test_an_event_stream_with_another_content_type_is_read(client, server):
+    chunk = ('{"id": "x", "object": "chat.completion.chunk", "model": "m", "choices": '
+             '[{"index": 0, "delta": {"content": "plain"}, "finish_reason": "stop"}]}')
+    server.script(Raw(200, f"data: {chunk}\n\ndata: [DONE]\n\n", "text/plain"))
+    events, error = await collect(client)
+    assert error is None and events == [Delta("plain"), Finished("stop", "m")]
+
+
 async def test_a_json_completion_instead_of_a_stream_is_accepted(client, server):
     body = ('{"id": "x", "object": "chat.completion", "model": "m", "choices": [{"index": 0, '
             '"message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}], '
@@ -351,8 +359,11 @@ async def test_cancelling_the_consumer_closes_the_stream_promptly(client, server
                 got.append(event.text)
 
     task = asyncio.create_task(consume())
-    while len(got) < 3:
+    for _ in range(300):
+        if len(got) >= 3:
+            break
         await asyncio.sleep(0.01)
+    assert len(got) >= 3
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -536,6 +547,18 @@ async def test_list_models(client, server):
 async def test_list_models_without_a_model_list_is_empty(client, server):
     server.models = None
     assert await client.list_models("local") == []
+
+
+@pytest.mark.parametrize("reply,error_type", [
+    (Raw(), BadResponse),
+    (Raw(200, "{oops", "application/json"), BadResponse),
+    (Raw(200, "[]", "application/json"), BadResponse),
+    (Error(500, "down"), ServerError),
+])
+async def test_list_models_bad_replies(client, server, reply, error_type):
+    server.models_response = reply
+    with pytest.raises(error_type):
+        await client.list_models()
 
 
 async def test_list_models_faults_raise(client, server, settings):

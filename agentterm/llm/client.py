@@ -162,7 +162,7 @@ class LLMClient:
         usage: Usage | None = None
         try:
             content_type = stream.response.headers.get("content-type", "").lower()
-            if "text/event-stream" not in content_type:
+            if "json" in content_type or "html" in content_type:
                 # Not an event stream: a JSON completion from a server that ignored stream=True,
                 # an error body with a 200, or a web page.
                 async for event in self._non_stream_body(stream.response, conn, content_type):
@@ -247,16 +247,25 @@ class LLMClient:
         pc = self._provider(provider)
         conn = await self._connection(pc)
         try:
-            page = await conn.client.models.list()
+            # The raw reply, parsed here: openai's typed page breaks on a body that is not a dict.
+            raw = await conn.client.models.with_raw_response.list()
+            content_type = raw.headers.get("content-type", "").lower()
+            content = raw.content
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             if getattr(exc, "status_code", None) == 404:
                 return []
             raise self._map_error(exc, pc, conn, None) from None
-        data = getattr(page, "data", None)
+        if "html" in content_type:
+            raise BadResponse(f"{conn.where} sent a web page, not a model list.")
+        try:
+            body = json.loads(content)
+        except (ValueError, UnicodeDecodeError):
+            raise BadResponse(f"{conn.where} sent malformed JSON for the model list.") from None
+        data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise BadResponse(f"{conn.where} sent no model list in the OpenAI format.")
-        ids = {str(getattr(m, "id", None) or (m.get("id") if isinstance(m, dict) else "") or "") for m in data}
-        return sorted(i for i in ids if i)
+        ids = {m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]}
+        return sorted(ids)
 
     async def aclose(self) -> None:
         """Close every connection this client opened on the running loop."""
@@ -324,7 +333,9 @@ class LLMClient:
             # A key command may take a while (a password manager): keep the event loop free.
             return await asyncio.to_thread(resolve)
         except ConfigError as exc:
-            message = str(exc)
+            message = str(exc)  # names the program, never its output
+        except Exception as exc:  # noqa: BLE001 - its text might hold the command's output
+            message = f"the key lookup failed ({type(exc).__name__})"
         raise NoAPIKey(f"Could not get the API key for provider '{pc.name}': {message}", self._key_hint(pc))
 
     def _forget(self, pc: ProviderConfig) -> None:
