@@ -43,11 +43,15 @@ def apply_migrations(db: Database, target: int | None = None) -> list[int]:
 
 @migration
 def m001_initial(db: Database) -> None:
-    """Agents and their versions, conversations, messages, tags, and the sidebar's indexes."""
+    """Agents and their versions, conversations, messages, tags, and the sidebar's indexes.
+
+    Ids are AUTOINCREMENT so a deleted agent's, conversation's or message's id never comes
+    back as another one's, in the app's state or in a user's script.
+    """
     db.executescript(
         """
         CREATE TABLE agents (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             name TEXT NOT NULL COLLATE NOCASE UNIQUE,
             description TEXT NOT NULL DEFAULT '',
             status TEXT NOT NULL DEFAULT 'active'
@@ -73,7 +77,7 @@ def m001_initial(db: Database) -> None:
         );
 
         CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             title TEXT NOT NULL DEFAULT '',
             title_source TEXT CHECK (title_source IN ('auto', 'user')),
             agent_id INTEGER REFERENCES agents(id) ON DELETE SET NULL,
@@ -106,7 +110,7 @@ def m001_initial(db: Database) -> None:
             ON conversations (agent_id, last_activity_at);
 
         CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             conversation_id INTEGER NOT NULL
                 REFERENCES conversations(id) ON DELETE CASCADE,
             role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
@@ -121,7 +125,10 @@ def m001_initial(db: Database) -> None:
             prompt_tokens INTEGER,
             completion_tokens INTEGER,
             created_at TEXT NOT NULL,
-            edited_at TEXT
+            edited_at TEXT,
+            -- While streaming: "host:pid" of the process writing it, so that opening the store
+            -- elsewhere does not mark a live answer interrupted. NULL otherwise.
+            stream_owner TEXT
         );
 
         CREATE INDEX messages_conversation ON messages (conversation_id, id);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -720,6 +721,7 @@ class Store:
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "created_at": now,
+                "stream_owner": _stream_owner() if status == "streaming" else None,
             }
             cursor = self._run(_insert_sql("messages", row), list(row.values()))
         return self._require_message(cursor.lastrowid)
@@ -751,6 +753,8 @@ class Store:
             "completion_tokens": completion_tokens,
         }
         changes = {key: value for key, value in changes.items() if value is not None}
+        if status is not None:
+            changes["stream_owner"] = _stream_owner() if status == "streaming" else None
         now = _now()
         if edited:
             changes["edited_at"] = now
@@ -818,12 +822,19 @@ class Store:
         return [_message(row) for row in rows]
 
     def recover_interrupted(self) -> int:
-        """Mark answers left streaming (by a crash, a kill, a lost connection) as interrupted."""
+        """Mark answers left streaming by a process that is gone (a crash, a kill) interrupted.
+
+        An answer another live process is streaming right now is left alone: its owner is
+        recorded while it streams.
+        """
         with self._write():
-            cursor = self._run(
-                "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'"
+            rows = self._query("SELECT id, stream_owner FROM messages WHERE status = 'streaming'")
+            orphans = [row["id"] for row in rows if not _owner_alive(row["stream_owner"])]
+            self._conn.executemany(
+                "UPDATE messages SET status = 'interrupted', stream_owner = NULL WHERE id = ?",
+                [(mid,) for mid in orphans],
             )
-        return cursor.rowcount
+        return len(orphans)
 
     # --- import / export -----------------------------------------------------------------
 
@@ -872,6 +883,34 @@ class Store:
 
 def _now() -> str:
     return to_iso(utcnow())
+
+
+def _stream_owner() -> str:
+    """Recorded on an answer while this process streams it (see recover_interrupted)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """Whether the process named "host:pid" still runs; one on another host is presumed to."""
+    host, _, pid_text = (owner or "").rpartition(":")
+    if not host or not pid_text.isdigit():
+        return False
+    if host != socket.gethostname():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        return False  # os.kill(pid, 0) would end the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, under another user
+    except OSError:
+        return False
+    return True
 
 
 def _insert_sql(table: str, row: dict[str, Any]) -> str:
@@ -936,9 +975,11 @@ def _message(row: dict) -> Message:
 
 
 def _plain_words(query: str) -> str:
-    """The query as FTS5 plain words: each quoted, so no word is an operator."""
+    """The query as FTS5 plain words, each quoted so none is an operator; a stray AND, OR or
+    NOT is dropped when there are other words (it was meant as one)."""
     words = [word for word in query.split() if any(ch.isalnum() for ch in word)]
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+    meant = [word for word in words if word not in ("AND", "OR", "NOT", "NEAR")]
+    return " ".join('"' + word.replace('"', '""') + '"' for word in meant or words)
 
 
 def _check_message(

@@ -166,5 +166,5 @@ _CHECKS = {
 
 def clean_title(title: str) -> str:
     """One line, no control characters, spaces collapsed."""
-    text = "".join(ch for ch in str(title) if unicodedata.category(ch) not in ("Cc", "Cf"))
-    return " ".join(text.split())
+    text = " ".join(str(title).split())
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
