@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +18,17 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
-from agentterm.agent_io import FIELDS, validate_fields
+from agentterm.agent_io import FIELDS
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
 from agentterm.screens.agent_versions import VersionsScreen
 from agentterm.screens.confirm import ConfirmScreen
 
+LABELS = {
+    "name": "Name", "description": "Description", "status": "Status", "provider": "Provider",
+    "model": "Model", "instructions": "Instructions", "temperature": "Temperature",
+    "top_p": "Top p", "max_tokens": "Max tokens", "extra": "Extra parameters",
+}
 STATUS_OPTIONS = [("active", "active"), ("paused", "paused"), ("inactive (retired)", "inactive")]
 
 
@@ -46,16 +50,16 @@ def parse_extra(text: str) -> tuple[dict[str, Any] | None, str | None]:
         return {}, None
 
     def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
+        raise ValueError(f"is not valid JSON: {name} is not a number JSON allows")
 
     try:
         value = json.loads(text, parse_constant=no_constants)
     except json.JSONDecodeError as error:
-        return None, f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        return None, f"is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
     except ValueError as error:
         return None, str(error)
     if not isinstance(value, dict):
-        return None, "must be a JSON object ({...})"
+        return None, 'must be a JSON object, like {"seed": 7}'
     return value, None
 
 
@@ -277,30 +281,27 @@ class AgentEditorScreen(Screen[Agent | None]):
             "max_tokens": _parse_number(raw["max_tokens"], whole=True),
         }
         extra, extra_error = parse_extra(raw["extra"])
-        fields["extra"] = extra if extra is not None else {}
-        errors = validate_fields(fields)
-        for key in ("temperature", "top_p"):
-            value = fields[key]
-            if isinstance(value, float) and math.isnan(value):
-                errors[key] = "must be a number"
+        # Unparsed text goes to the store's check as it is, so the store words the reason.
+        fields["extra"] = extra if extra is not None else raw["extra"]
+        errors = self.store.validate_agent_fields(fields, agent_id=self.agent_id)
         if extra_error:
             errors["extra"] = extra_error
-        if "name" not in errors:
-            other = self.store.get_agent_by_name(fields["name"])
-            if other is not None and other.id != self.agent_id:
-                errors["name"] = "another agent already has this name"
         return fields, errors
 
     def validate_form(self) -> dict[str, str]:
         """Show each field's problem beside it; return them all."""
-        _fields, self.errors = self.form_fields()
+        _fields, errors = self.form_fields()
         for name in FIELDS:
-            error = self.query_one(f"#{name}-error", Static)
-            message = self.errors.get(name, "")
-            error.update(Text(message))
-            error.set_class(bool(message), "-shown")
+            message = errors.get(name, "")
+            # An Input resets -invalid itself on each change, so this is set every time.
             self.query_one(f"#{name}").set_class(bool(message), "-invalid")
-        return self.errors
+            if message == self.errors.get(name, "") and self._baseline:
+                continue  # unchanged: no relayout on every keystroke
+            error = self.query_one(f"#{name}-error", Static)
+            error.update(Text(f"{LABELS[name]} {message}" if message else ""))
+            error.set_class(bool(message), "-shown")
+        self.errors = errors
+        return errors
 
     @on(Input.Changed)
     @on(TextArea.Changed)
@@ -364,7 +365,7 @@ class AgentEditorScreen(Screen[Agent | None]):
             widget = self.query_one(f"#{first}")
             widget.focus()
             widget.scroll_visible()
-            self.notify(f"Not saved: {first.replace('_', ' ')} {errors[first]}.", severity="error", markup=False)
+            self.notify(f"Not saved: {LABELS[first].lower()} {errors[first]}.", severity="error", markup=False)
             return
         try:
             if self.agent_id is None:
