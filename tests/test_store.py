@@ -19,8 +19,14 @@ import pytest
 from sqlite_utils import Database
 
 from agentterm.models import to_iso, utcnow
-from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store, StoreError, ValidationError
-from agentterm.store import migrations
+from agentterm.store import (
+    SNIPPET_CLOSE,
+    SNIPPET_OPEN,
+    Store,
+    StoreError,
+    ValidationError,
+    migrations,
+)
 from agentterm.templates import list_templates, load_template
 
 # --- opening, files and migrations -----------------------------------------------------------
@@ -33,9 +39,7 @@ def table_names(path: Path) -> set[str]:
 
 def test_a_fresh_store_is_migrated_configured_and_seeded(store, db_path):
     assert migrations.schema_version(store.db) == migrations.latest_version() >= 2
-    assert {"agents", "agent_versions", "conversations", "messages", "tags"} <= table_names(
-        db_path
-    )
+    assert {"agents", "agent_versions", "conversations", "messages", "tags"} <= table_names(db_path)
     assert {"messages_fts", "conversations_fts"} <= table_names(db_path)
     pragma = lambda name: store.db.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
     assert pragma("journal_mode") == "wal"
@@ -886,9 +890,7 @@ def chatgpt_conversation() -> dict:
             "a1": node("a1", "u1", [], "assistant", "Did you mean France?", 1700000002.0),
             "u1b": node("u1b", "sys", ["tool"], "user", "Capital of France?", 1700000050.0),
             "tool": node("tool", "u1b", ["a2"], "tool", "browsing...", 1700000051.0),
-            "a2": node(
-                "a2", "tool", [], "assistant", "Paris.", 1700000100.5, model_slug="gpt-4o"
-            ),
+            "a2": node("a2", "tool", [], "assistant", "Paris.", 1700000100.5, model_slug="gpt-4o"),
         },
     }
 
@@ -993,7 +995,9 @@ def test_two_stores_on_one_file_writing_at_once_lose_nothing(db_path):
         except Exception as error:  # reported below, with the thread's name
             errors.append(error)
 
-    threads = [threading.Thread(target=write, args=(s, n)) for s, n in ((first, "a"), (second, "b"))]
+    threads = [
+        threading.Thread(target=write, args=(s, n)) for s, n in ((first, "a"), (second, "b"))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 from sqlite_utils import Database
@@ -41,6 +42,22 @@ def apply_migrations(db: Database, target: int | None = None) -> list[int]:
     return applied
 
 
+def _run_script(db: Database, script: str) -> None:
+    """Run the statements one by one inside the caller's transaction.
+
+    sqlite3's executescript() would commit first, and sqlite-utils' splitter walks the text a
+    character at a time (most of a new store's opening time); whole lines are enough here.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {statement.strip()[:60]}")
+
+
 @migration
 def m001_initial(db: Database) -> None:
     """Agents and their versions, conversations, messages, tags, and the sidebar's indexes.
@@ -48,7 +65,8 @@ def m001_initial(db: Database) -> None:
     Ids are AUTOINCREMENT so a deleted agent's, conversation's or message's id never comes
     back as another one's, in the app's state or in a user's script.
     """
-    db.executescript(
+    _run_script(
+        db,
         """
         CREATE TABLE agents (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -171,14 +189,15 @@ def m001_initial(db: Database) -> None:
                                    + coalesce(new.completion_tokens, 0)
              WHERE id = new.conversation_id;
         END;
-        """
+        """,
     )
 
 
 @migration
 def m002_full_text_search(db: Database) -> None:
     """FTS5 over message text and conversation titles, kept in step by triggers."""
-    db.executescript(
+    _run_script(
+        db,
         """
         CREATE VIRTUAL TABLE messages_fts USING fts5(
             content, content="messages", content_rowid="id",
@@ -219,5 +238,5 @@ def m002_full_text_search(db: Database) -> None:
         -- A store upgraded from version 1 already holds rows: index them.
         INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
         INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');
-        """
+        """,
     )

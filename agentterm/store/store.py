@@ -270,7 +270,7 @@ class Store:
             errors["name"] = "is already used by another agent"
         if errors:
             raise ValidationError(errors)
-        return clean
+        return {field: clean[field] for field in AGENT_FIELDS if field in clean}
 
     def create_agent(self, name: str, **fields: Any) -> Agent:
         with self._write():
