@@ -330,8 +330,7 @@ class AgentEditorScreen(Screen[Agent | None]):
     async def load_models(self, provider: str | None) -> None:
         client = getattr(self.app, "client", None)
         if client is None:
-            self.post_message(self.ModelsLoaded(provider, [], "no client"))
-            return
+            return  # no client, no list: the model is typed
         try:
             models = await client.list_models(provider)
         except Exception as error:  # noqa: BLE001 - a missing list must never break the form

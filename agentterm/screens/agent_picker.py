@@ -64,6 +64,8 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
     AgentPickerScreen #picker-agents {
         height: auto;
         max-height: 12;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     AgentPickerScreen #picker-bar {
         height: auto;

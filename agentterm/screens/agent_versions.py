@@ -80,6 +80,8 @@ class VersionsScreen(ModalScreen[Agent | None]):
     VersionsScreen #versions-list {
         height: 1fr;
         min-height: 4;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     VersionsScreen #versions-detail {
         height: 1fr;

@@ -131,7 +131,8 @@ class AgentsScreen(Screen[None]):
         # Room for the vertical scrollbar, so a long list never needs a horizontal one.
         name_width = max(12, self.size.width - fixed - 2 - 2)
         for label, width in COLUMNS:
-            table.add_column(label, width=width or name_width, key=label)
+            numeric = label in ("Chats", "Msgs", "Tokens")
+            table.add_column(Text(label, justify="right" if numeric else "left"), width=width or name_width, key=label)
         for agent in agents:
             usage = self.store.agent_usage(agent.id)
             last = usage.last_used_at.astimezone().strftime("%Y-%m-%d") if usage.last_used_at else "-"
@@ -287,8 +288,8 @@ class AgentsScreen(Screen[None]):
                 f"Delete the agent {name}?",
                 f"It has {usage.conversations} conversation(s) and {usage.messages} message(s). "
                 "Its versions go with it.",
-                [("Delete, keep its conversations (unlinked, still readable)", "keep"),
-                 ("Delete, and move its conversations to the trash", "delete")],
+                [("Keep its conversations (unlinked, still readable)", "keep"),
+                 ("Move its conversations to the trash too", "delete")],
                 danger=True,
             ),
             chosen,
