@@ -188,6 +188,14 @@ async def test_a_key_set_after_a_refusal_is_used_on_the_next_request(settings, s
     assert error is None and text_of(events)
 
 
+async def test_a_failing_key_command_is_no_api_key(settings, server, monkeypatch):
+    monkeypatch.delenv("AGENTTERM_TEST_KEY")
+    settings.providers["local"].api_key_cmd = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    _, error = await collect(LLMClient(settings))
+    assert isinstance(error, NoAPIKey) and "api_key_cmd" in error.hint
+    assert server.requests == []
+
+
 async def test_the_hosted_openai_without_a_key_fails_before_any_request(tmp_path):
     from agentterm.config import load_settings
 
@@ -511,6 +519,9 @@ async def test_generate_title_faults_raise(client, server):
     (" ".join(f"word{i}" for i in range(20)), "word0 word1 word2 word3 word4 word5"),
     ("Python's decorators explained", "Python's decorators explained"),
     ("C++ templates", "C++ templates"),
+    ("Sure! Here's a title: Sourdough Starter Care", "Sourdough Starter Care"),
+    ("Here is a concise title:\n\n**Sourdough Starter Care**", "Sourdough Starter Care"),
+    ("Subtitle Editing Workflow", "Subtitle Editing Workflow"),
 ])
 def test_clean_title(raw, expected):
     assert clean_title(raw, fallback="FALLBACK") == expected

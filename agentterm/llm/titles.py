@@ -22,6 +22,7 @@ _MARKUP = re.compile(r"\[/?[^\[\]]*\]")  # Rich/BBCode-style tags: [b], [/b], [b
 _HTML = re.compile(r"</?[A-Za-z][^<>]*>")
 _PREFIX = re.compile(r"^\s*(?:#+\s*|>\s*|[-*+]\s+|\d+[.)]\s+)*(?:(?:conversation\s+)?title\s*[:\-–—]\s*)?",
                      re.IGNORECASE)
+_LEAD_IN = re.compile(r"^.{0,40}?\btitle\b[^:]{0,30}:\s*(.+)$", re.IGNORECASE)
 _QUOTES = "\"“”„«»‹›「」『』`"
 _EDGE = "'‘’ \t*_~#.,;:!?-–—()[]{}<>|/\\"
 _HAS_WORD = re.compile(r"\w", re.UNICODE)
@@ -63,7 +64,14 @@ def clean_title(raw: str, fallback: str) -> str:
     text = raw if isinstance(raw, str) else ""
     text = _THINK.sub("", text)
     text = _strip_controls(text).replace("\r", "\n")
-    line = next((ln for ln in text.split("\n") if _HAS_WORD.search(ln)), "")
+    lines = [ln.strip() for ln in text.split("\n") if _HAS_WORD.search(ln)]
+    # "Here is a title:" on a line of its own: the title is on the next one.
+    while len(lines) > 1 and lines[0].endswith(":"):
+        lines.pop(0)
+    line = lines[0] if lines else ""
+    lead_in = _LEAD_IN.match(line)
+    if lead_in and _HAS_WORD.search(lead_in.group(1)):
+        line = lead_in.group(1)
     line = _MD_LINK.sub(r"\1", line)
     line = _HTML.sub(" ", line)
     line = _MARKUP.sub(" ", line)
