@@ -1010,6 +1010,28 @@ def test_two_stores_on_one_file_writing_at_once_lose_nothing(db_path):
     second.close()
 
 
+def test_one_store_shared_by_threads_keeps_reads_out_of_writes(store):
+    conversation = store.create_conversation()
+    errors = []
+
+    def work(name: str) -> None:
+        try:
+            for i in range(100):
+                store.add_message(conversation.id, "user", f"{name} {i}")
+                store.list_conversations(limit=5)
+                store.latest_messages(conversation.id, 3)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.count_messages(conversation.id) == len(store.all_messages(conversation.id)) == 300
+
+
 def write_from_another_process(path: str, cid: int, name: str) -> None:
     with Store(path) as store:
         for i in range(100):

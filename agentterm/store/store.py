@@ -130,15 +130,15 @@ class Store:
         try:
             if path.is_dir():
                 raise StoreError(f"The store {path} is a directory; give the path of a file.")
-            if not path.parent.exists():
-                path.parent.mkdir(parents=True, mode=0o700)
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
                 path.parent.chmod(0o700)
-            if not path.exists():
+            try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-                os.close(fd)
-                path.chmod(0o600)
-        except FileExistsError:
-            pass  # another process created it a moment ago: fine
+            except FileExistsError:
+                return  # there already, or another process created it a moment ago
+            os.close(fd)
+            path.chmod(0o600)
         except OSError as error:
             raise StoreError(
                 f"Cannot create the store {path}: {error.strerror or error}. "
@@ -237,14 +237,17 @@ class Store:
         return StoreError(f"The store {self.path} failed: {text}.")
 
     def _query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+        # The lock keeps another thread's read out of a write transaction in progress.
+        with self._lock:
+            return list(self.db.query(sql, params))
 
     def _one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> dict | None:
         rows = self._query(sql, params)
         return rows[0] if rows else None
 
     def _run(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, tuple(params))
+        with self._lock:
+            return self._conn.execute(sql, tuple(params))
 
     # --- agents --------------------------------------------------------------------------
 
