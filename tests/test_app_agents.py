@@ -545,3 +545,27 @@ async def test_start_a_conversation_posts_a_request(store, settings):
         assert not isinstance(app.screen, AgentsScreen)
     assert [m.agent_id for m in app.requests] == [agent.id]
     assert paused.id not in [m.agent_id for m in app.requests]
+
+
+async def test_editor_for_a_deleted_agent_closes_instead_of_creating_one(store, settings):
+    agent = store.create_agent("Gone")
+    store.delete_agent(agent.id)
+    before = [a.name for a in store.list_agents()]
+    app = Host(AgentEditorScreen(agent_id=agent.id), store, None, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    assert app.results == [None]
+    assert [a.name for a in store.list_agents()] == before
+
+
+async def test_restoring_the_current_version_changes_nothing(store, settings):
+    agent = store.create_agent("Reviewer")
+    app = Host(VersionsScreen(agent.id), store, None, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, VersionsScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]
+    assert store.get_agent(agent.id).version == 1

@@ -211,6 +211,11 @@ class AgentEditorScreen(Screen[Agent | None]):
         """Fill the form from the agent (or the template, or blanks) and make that the baseline."""
         if agent is None and self.agent_id is not None:
             agent = self.store.get_agent(self.agent_id)
+            if agent is None:
+                # Deleted meanwhile (another window, another process): never save it as new.
+                self.notify("That agent no longer exists.", severity="warning")
+                self.dismiss(None)
+                return
         if agent is not None:
             values = {key: getattr(agent, key) for key in FIELDS}
             title = Text(f"Edit agent: {one_line(agent.name)} (version {agent.version})")

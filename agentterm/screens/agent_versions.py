@@ -178,7 +178,11 @@ class VersionsScreen(ModalScreen[Agent | None]):
         def restore(confirmed: bool | None) -> None:
             if not confirmed:
                 return
-            agent = self.app.store.restore_agent_version(self.agent_id, version)  # type: ignore[attr-defined]
+            try:
+                agent = self.app.store.restore_agent_version(self.agent_id, version)  # type: ignore[attr-defined]
+            except Exception as error:  # noqa: BLE001 - the store says why; nothing changed
+                self.notify(f"Not restored: {error}", severity="error", markup=False)
+                return
             self.notify(f"Restored version {version} as version {agent.version}.")
             self.dismiss(agent)
 
