@@ -19,15 +19,16 @@ def relative_time(moment: datetime | None, now: datetime) -> str:
         return f"{int(age.total_seconds() // 3600)}h ago"
     if age < timedelta(days=7):
         return f"{age.days}d ago"
-    return moment.astimezone(now.tzinfo).strftime("%Y-%m-%d")
+    return moment.astimezone().strftime("%Y-%m-%d")
 
 
 def message_time(moment: datetime | None, now: datetime) -> str:
     """A message header's time: the clock time today, the date and time before."""
     if moment is None:
         return ""
-    local = moment.astimezone(now.tzinfo)
-    if local.date() == now.date():
+    # Shown in the local time zone; the store keeps UTC.
+    local = moment.astimezone()
+    if local.date() == now.astimezone().date():
         return local.strftime("%H:%M")
     return local.strftime("%Y-%m-%d %H:%M")
 

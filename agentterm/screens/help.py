@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -52,9 +53,12 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("where", "key", "does", "id")
+        # Rich Text cells: DataTable measures them for its column widths, and they are never markup.
         for row in key_rows(getattr(self.app, "keymap", {})):
-            key = Content.assemble((row.keys, "bold"), (" (remapped)", "$text-warning") if row.remapped else "")
-            table.add_row(Content(row.place), key, Content(row.description), Content(row.id))
+            key = Text(row.keys, style="bold")
+            if row.remapped:
+                key.append(" (remapped)", style="italic")
+            table.add_row(Text(row.place), key, Text(row.description), Text(row.id))
         table.focus()
 
     def action_close(self) -> None:

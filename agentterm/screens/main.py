@@ -18,6 +18,10 @@ from agentterm.widgets.home import Home
 class MainScreen(ConversationActions, Screen[None]):
     """Routes the widgets' requests to the store and back; the actions are in ConversationActions."""
 
+    # Below 100 columns the sidebar narrows, so an 80-column terminal keeps a usable chat.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
     def compose(self) -> ComposeResult:
         app = self.app
         with Horizontal(id="main"):

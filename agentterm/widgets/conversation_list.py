@@ -141,10 +141,10 @@ class ConversationList(Vertical):
         badge = conversation.badge(now, streaming=conversation.id == self.streaming_id)
         agent = one_line(conversation.agent_name) if conversation.agent_name else "no agent"
         when = relative_time(conversation.last_activity_at, now)
-        detail = fit(f"{agent} · {when}", max(width - len(badge) - 1, 8))
+        detail = fit(f"{when} · {agent}", max(width - len(badge) - 1, 8))
         style = "bold" if conversation.id == self.open_id else ""
-        parts: list[str | tuple[str, str]] = [(fit(title, width), style), "\n", (detail, "$text-muted"),
-                                              " ", (badge, BADGE_STYLES[badge])]
+        parts: list[str | tuple[str, str]] = [(fit(title, width), style), "\n", (badge, BADGE_STYLES[badge]),
+                                              " ", (detail, "$text-muted")]
         if conversation.tags:
             parts += ["\n", (fit(" ".join(f"#{one_line(t)}" for t in conversation.tags), width),
                              "italic $text-accent")]

@@ -21,8 +21,8 @@ from agentterm.widgets.conversation_list import ConversationList
 AGENT_BADGES = {"active": ("active", "$text-success"), "paused": ("paused", "bold $text-warning"),
                 "inactive": ("retired", "$text-muted")}
 QUICK_ACTIONS = [
-    ("New conversation", "screen.new_conversation", "ctrl+n"),
-    ("Agents", "screen.agents", "ctrl+g"),
+    ("New chat", "screen.new_conversation", "ctrl+n"),
+    ("Agents", "app.agents", "ctrl+g"),
     ("Search", "screen.focus_filter", "ctrl+f"),
     ("Help", "app.help", "f1"),
 ]
@@ -47,7 +47,7 @@ class Home(VerticalScroll):
         yield Static(id="home-counts")
         with Horizontal(id="home-actions"):
             for label, action, key in QUICK_ACTIONS:
-                yield Button(Content(f"{label} ({key})"), action=action, compact=True)
+                yield Button(Content(f"{label}  {key}"), action=action, compact=True)
         yield Static(Content.from_markup("[b]Agents[/b]"), classes="home-heading")
         yield Static(id="home-agents")
         yield Static(Content.from_markup("[b]Recent conversations[/b]"), classes="home-heading")
@@ -60,18 +60,20 @@ class Home(VerticalScroll):
         stats = self.store.stats()
         agents = stats.get("agents", {})
         by_status = agents if isinstance(agents, dict) else {}
-        agent_line = ", ".join(f"{count(_number(n))} {status}" for status, n in by_status.items())
-        self.query_one("#home-counts", Static).update(Content.assemble(
-            ("Agents ", "$text-muted"), f"{count(_number(agents))}",
-            (f" ({agent_line})" if agent_line else "", "$text-muted"),
-            ("   Conversations ", "$text-muted"), count(_number(stats.get("conversations"))),
-            ("   Messages ", "$text-muted"), count(_number(stats.get("messages"))),
-            ("   Tokens ", "$text-muted"), count(_number(stats.get("tokens"))),
-        ))
         parts: list[str | tuple[str, str]] = []
+        for label, value in (("agents", agents), ("conversations", stats.get("conversations")),
+                             ("archived", stats.get("archived")), ("in the trash", stats.get("trashed")),
+                             ("messages", stats.get("messages")), ("tokens", stats.get("tokens"))):
+            if parts:
+                parts.append((" · ", "$text-muted"))
+            parts += [(count(_number(value)), "bold"), (f" {label}", "")]
+        self.query_one("#home-counts", Static).update(Content.assemble(*parts))
+        agent_line = " · ".join(f"{count(_number(n))} {AGENT_BADGES.get(status, (status,))[0]}"
+                                for status, n in by_status.items() if n)
+        parts = [(agent_line + "\n", "$text-muted")] if agent_line else []
         for agent in self.store.list_agents():
             label, style = AGENT_BADGES.get(agent.status, (agent.status, ""))
-            parts += [("  " if parts else "", ""), one_line(agent.name, 40), " ", (f"[{label}]", style)]
+            parts += [one_line(agent.name, 40), " ", (f"[{label}]", style), "   "]
         self.query_one("#home-agents", Static).update(
             Content.assemble(*parts) if parts else Content("No agents: ctrl+g to create one."))
         now = self.clock()

@@ -99,7 +99,7 @@ class MessageView(Vertical, can_focus=True):
             actions.append("edit")
         parts.append("  ")
         for action in actions:
-            label = action.replace("_", " ")
+            label = action.replace("_", "\u00a0")  # a no-break space: "[copy code]" wraps as one
             parts.append(Content.from_markup(f"[@click=request('{action}')]\\[{label}][/] "))
         return Content.assemble(*parts)
 
@@ -163,6 +163,13 @@ class MessageView(Vertical, can_focus=True):
                 self._stream = None
         self.refresh_message(message)
         await self.query_one(Markdown).update(strip_escapes(message.content))
+
+    def on_unmount(self) -> None:
+        # Removed mid-stream (another conversation opened): the worker goes on storing the
+        # answer, but nothing is left to render into.
+        if self._stream is not None and self._stream._task is not None:
+            self._stream._task.cancel()
+        self._stream = None
 
     @property
     def streaming(self) -> bool:
