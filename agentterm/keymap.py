@@ -15,8 +15,12 @@ PLACES: list[tuple[str, str]] = [
     ("A focused message", "agentterm.widgets.message:MessageView"),
     ("Agents screen", "agentterm.screens.agents:AgentsScreen"),
     ("Agent editor", "agentterm.screens.agent_editor:AgentEditorScreen"),
+    ("Agent versions", "agentterm.screens.agent_versions:VersionsScreen"),
+    ("Agent picker", "agentterm.screens.agent_picker:AgentPickerScreen"),
     ("Dialogs", "agentterm.screens.confirm:ConfirmScreen"),
+    ("Choice dialogs", "agentterm.screens.confirm:ChoiceScreen"),
     ("Text dialogs", "agentterm.screens.text_prompt:TextPromptScreen"),
+    ("Help", "agentterm.screens.help:HelpScreen"),
 ]
 
 

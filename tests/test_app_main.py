@@ -309,3 +309,19 @@ async def test_command_palette_holds_every_action(settings, store, client, serve
         if action.startswith("main("):
             action = action[len("main('"):-2]
         assert action in palette or action in {"command_palette", "quit"}, binding.id
+
+
+def test_docs_keys_lists_every_binding_id():
+    from pathlib import Path
+
+    from agentterm.keymap import key_rows
+
+    text = (Path(__file__).parent.parent / "docs" / "keys.md").read_text()
+    missing = [row.id for row in key_rows({}) if f"`{row.id}`" not in text]
+    assert missing == []
+
+
+def test_unknown_keymap_ids_are_reported():
+    from agentterm.keymap import unknown_ids
+
+    assert unknown_ids({"app.new_conversation": "f6", "app.no_such_thing": "f7"}) == {"app.no_such_thing"}

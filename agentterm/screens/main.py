@@ -55,6 +55,9 @@ class MainScreen(ConversationActions, Screen[None]):
         return conversation.id if conversation else None
 
     async def on_mount(self) -> None:
+        days = self.app.settings.trash_days
+        if days and (purged := self.store.purge_trash(days)):
+            self.notify(f"Purged {purged} conversation(s) in the trash for over {days} days.")
         self.sidebar.refresh_list()
         open_agent = self.app.open_agent
         if open_agent:

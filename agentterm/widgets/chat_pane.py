@@ -163,10 +163,11 @@ class ChatPane(Vertical):
         if self.conversation is None:
             self.conversation = self.store.create_conversation(
                 agent_id=self.agent.id if self.agent else None)
-            self.post_message(self.ConversationChanged(self.conversation.id))
         if prompt is not None:
             self.prompt_input.clear()
         self.streaming_conversation = self.conversation.id
+        # The sidebar shows it first, badged Active, while it streams.
+        self.post_message(self.ConversationChanged(self.conversation.id))
         self.update_status()
         self._reply(self.conversation.id, prompt, continue_answer)
         return True

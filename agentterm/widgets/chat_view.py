@@ -153,6 +153,13 @@ class ChatView(VerticalScroll, can_focus=True):
     def on_resize(self) -> None:
         self._update_jump()
 
+    def action_scroll_end(self) -> None:
+        if self.at_latest:
+            super().action_scroll_end()
+            self.anchor()
+        else:
+            self.run_worker(self.jump_to_latest(), group="jump", exclusive=True)
+
     def action_scroll_home(self) -> None:
         super().action_scroll_home()
         if self.has_earlier:
