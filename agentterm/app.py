@@ -94,6 +94,15 @@ class AgentTermApp(App[None]):
                             title="Config", severity="warning", markup=False)
         if self._theme_problem:
             self.notify(self._theme_problem, title="Config", severity="warning", markup=False)
+        # openai costs half a second to import: not at start, and not on the event loop at the
+        # first send either (the screen would freeze), but in a thread once the screen is up.
+        self.set_timer(1.0, self._warm_up)
+
+    def _warm_up(self) -> None:
+        def import_openai() -> None:
+            import openai  # noqa: F401
+
+        self.run_worker(import_openai, thread=True, group="warm-up", exit_on_error=False)
 
     def handle_bindings_clash(self, clashed_bindings: set[Binding], node: Any) -> None:
         if self._clash_reported:

@@ -61,12 +61,15 @@ class Home(VerticalScroll):
         agents = stats.get("agents", {})
         by_status = agents if isinstance(agents, dict) else {}
         parts: list[str | tuple[str, str]] = []
-        for label, value in (("agents", agents), ("conversations", stats.get("conversations")),
-                             ("archived", stats.get("archived")), ("in the trash", stats.get("trashed")),
-                             ("messages", stats.get("messages")), ("tokens", stats.get("tokens"))):
+        for label, value in (("agent", agents), ("conversation", stats.get("conversations")),
+                             ("message", stats.get("messages")), ("token", stats.get("tokens"))):
             if parts:
                 parts.append((" · ", "$text-muted"))
-            parts += [(count(_number(value)), "bold"), (f" {label}", "")]
+            number = _number(value)
+            parts += [(count(number), "bold"), f" {label}{'' if number == 1 else 's'}"]
+        for label, value in (("archived", stats.get("archived")), ("in the trash", stats.get("trashed"))):
+            if number := _number(value):
+                parts += [(" · ", "$text-muted"), (count(number), "bold"), f" {label}"]
         self.query_one("#home-counts", Static).update(Content.assemble(*parts))
         agent_line = " · ".join(f"{count(_number(n))} {AGENT_BADGES.get(status, (status,))[0]}"
                                 for status, n in by_status.items() if n)
