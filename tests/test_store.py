@@ -148,6 +148,22 @@ def test_a_file_that_is_not_a_store_is_refused_and_left_untouched(tmp_path, cont
     assert path.read_bytes() == content
 
 
+def test_damage_past_the_first_page_is_reported_not_raised_raw(db_path):
+    with Store(db_path) as store:
+        assert store.check() == []
+        cid = store.create_conversation().id
+        for _ in range(200):
+            store.add_message(cid, "user", "words " * 200)
+    pages = db_path.stat().st_size // 4096
+    with db_path.open("r+b") as file:
+        file.seek(4096 * (pages // 2))
+        file.write(b"\xff" * 4096)
+    with Store(db_path) as store:
+        assert store.check() != []
+        with pytest.raises(StoreError, match="damaged"):
+            store.all_messages(cid)
+
+
 def test_another_programs_database_is_refused_and_left_untouched(tmp_path):
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as conn:
@@ -477,7 +493,7 @@ def test_the_sidebar_never_reads_message_bodies(store):
         assert store.get_conversation(conversation.id).title == "Private"
         assert store.count_conversations() == 1
         assert store.count_messages(conversation.id) == 1
-        with pytest.raises(sqlite3.DatabaseError):  # the guard itself works
+        with pytest.raises(StoreError, match="prohibited"):  # the guard itself works
             store.all_messages(conversation.id)
     finally:
         store._conn.set_authorizer(None)

@@ -175,6 +175,18 @@ class Store:
         fields["name"] = DEFAULT_AGENT_NAME
         self._insert_agent(self._checked_agent({**AGENT_DEFAULTS, **fields}))
 
+    def check(self) -> list[str]:
+        """What SQLite's quick_check finds wrong with the file; [] when it is sound.
+
+        It reads every page, so it is for `agentterm doctor`, not for every open.
+        """
+        try:
+            rows = self._fetch("PRAGMA quick_check")
+        except sqlite3.DatabaseError as error:
+            return [str(error)]
+        problems = [next(iter(row.values())) for row in rows]
+        return [] if problems == ["ok"] else problems
+
     def close(self) -> None:
         with self._lock:
             try:
@@ -234,9 +246,21 @@ class Store:
             )
         if "readonly" in text:
             return StoreError(f"The store {self.path} is read-only: check its permissions.")
+        if "malformed" in text or "not a database" in text:
+            return StoreError(
+                f"The store {self.path} is damaged ({text}). Copy it aside, then try "
+                f'`sqlite3 {self.path} ".recover" | sqlite3 recovered.db`.'
+            )
         return StoreError(f"The store {self.path} failed: {text}.")
 
     def _query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict]:
+        try:
+            return self._fetch(sql, params)
+        except sqlite3.Error as error:
+            raise self._error(error) from error
+
+    def _fetch(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict]:
+        """Rows as dicts, letting sqlite3's errors through (search needs to see FTS5's)."""
         # The lock keeps another thread's read out of a write transaction in progress.
         with self._lock:
             return list(self.db.query(sql, params))
@@ -654,7 +678,7 @@ class Store:
         marks = [SNIPPET_OPEN, SNIPPET_CLOSE]
         # ORDER BY rank inside each FTS query lets FTS5 sort and stop early, so snippets are
         # made for the rows returned only, not for every match.
-        messages = self._query(
+        messages = self._fetch(
             """SELECT m.conversation_id, c.title AS conversation_title, m.id AS message_id,
                       m.role, snippet(messages_fts, 0, ?, ?, '…', 16) AS snippet,
                       m.created_at, messages_fts.rank AS rank
@@ -665,7 +689,7 @@ class Store:
                 ORDER BY messages_fts.rank LIMIT ?""",
             [*marks, match, limit],
         )
-        titles = self._query(
+        titles = self._fetch(
             """SELECT c.id AS conversation_id, c.title AS conversation_title,
                       NULL AS message_id, NULL AS role,
                       snippet(conversations_fts, 0, ?, ?, '…', 16) AS snippet,
