@@ -282,19 +282,21 @@ class Store:
 
         `agent_id` is the agent being edited, so keeping its own name is not a clash.
         """
+        return self._normalised(fields, agent_id)[1]
+
+    def _normalised(self, fields: dict[str, Any], agent_id: int | None) -> tuple[dict, dict]:
         clean, errors = normalise_agent_fields(fields)
         if "name" in clean and self._name_taken(clean["name"], agent_id):
             errors["name"] = "is already used by another agent"
-        return errors
+        return clean, errors
 
     def _name_taken(self, name: str, agent_id: int | None) -> bool:
         row = self._one("SELECT id FROM agents WHERE name = ?", [name])
         return row is not None and row["id"] != agent_id
 
     def _checked_agent(self, data: dict[str, Any], agent_id: int | None = None) -> dict:
-        clean, errors = normalise_agent_fields(data)
-        if "name" in clean and self._name_taken(clean["name"], agent_id):
-            errors["name"] = "is already used by another agent"
+        """The fields in stored form, in column order; ValidationError when any is invalid."""
+        clean, errors = self._normalised(data, agent_id)
         if errors:
             raise ValidationError(errors)
         return {field: clean[field] for field in AGENT_FIELDS if field in clean}
@@ -305,8 +307,9 @@ class Store:
             agent_id = self._insert_agent(clean)
         return self._require_agent(agent_id)
 
-    def _insert_agent(self, clean: dict[str, Any], version: int = 1) -> int:
-        now = to_iso(utcnow())
+    def _insert_agent(self, clean: dict[str, Any]) -> int:
+        """Insert an agent and its first version; its id."""
+        now, version = to_iso(utcnow()), 1
         cursor = self._run(
             f"INSERT INTO agents ({', '.join(AGENT_FIELDS)}, version, created_at, updated_at)"
             f" VALUES ({', '.join('?' * len(AGENT_FIELDS))}, ?, ?, ?)",
