@@ -569,3 +569,33 @@ async def test_restoring_the_current_version_changes_nothing(store, settings):
         await pilot.pause()
     assert app.results == [None]
     assert store.get_agent(agent.id).version == 1
+
+
+async def test_picker_typing_in_the_list_filters(store):
+    writer = store.create_agent("Writer")
+    app = Host(AgentPickerScreen(default_agent_id=None), store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.query_one("#picker-agents", OptionList).focus()
+        await pilot.press("w", "r")
+        await pilot.pause()
+        assert app.screen.query_one("#picker-filter", Input).value == "wr"
+        assert picker_ids(app) == [f"agent-{writer.id}"]
+
+
+async def test_export_asks_before_replacing_a_file(store, settings, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store.create_agent("Writer", description="new")
+    path = tmp_path / "Writer.agent.toml"
+    path.write_text("old", encoding="utf-8")
+    app = Host(AgentsScreen(), store, None, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await select_row(pilot, "Writer")
+        await pilot.press("x", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert path.read_text(encoding="utf-8") == "old"
+        await pilot.press("x", "enter", "y")
+        await pilot.pause()
+    assert 'description = "new"' in path.read_text(encoding="utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -99,7 +99,7 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield Static("New conversation", id="picker-title")
-            yield Input(placeholder="Type to filter agents", id="picker-filter")
+            yield Input(placeholder="Type to filter agents", id="picker-filter", select_on_focus=False)
             yield OptionList(id="picker-agents", markup=False)
             with Horizontal(id="picker-bar"):
                 yield Switch(value=False, id="picker-inactive")
@@ -144,6 +144,16 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
         else:
             # While filtering, the first matching agent beats "No agent".
             agents.highlighted = next((i for i, oid in enumerate(ids) if oid != "none"), 0)
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the list has the focus filters too."""
+        agents = self.query_one("#picker-agents", OptionList)
+        if self.focused is agents and event.is_printable and event.character not in (None, " "):
+            event.stop()
+            event.prevent_default()
+            filter_input = self.query_one("#picker-filter", Input)
+            filter_input.focus()
+            filter_input.insert_text_at_cursor(event.character or "")
 
     @on(Input.Changed, "#picker-filter")
     def _filter_changed(self) -> None:
