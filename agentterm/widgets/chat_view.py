@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -14,6 +15,9 @@ from agentterm.store import Store
 from agentterm.widgets.message import MessageView
 
 WINDOW = 50
+FIRST = 8
+BATCH = 5
+BATCH_PAUSE = 1 / 60
 
 
 class ChatView(VerticalScroll, can_focus=True):
@@ -34,7 +38,7 @@ class ChatView(VerticalScroll, can_focus=True):
         self.agent_name: str | None = None
         self.has_earlier = False
         self.at_latest = True
-        self._loading_earlier = False
+        self._filling = False
 
     @property
     def views(self) -> list[MessageView]:
@@ -61,6 +65,8 @@ class ChatView(VerticalScroll, can_focus=True):
         self.conversation = conversation
         self.agent_name = agent_name
         self.anchor(False)
+        self.app.workers.cancel_group(self, "fill")
+        self._filling = False
         await self.remove_children()
         if conversation is None:
             self.has_earlier = False
@@ -79,34 +85,66 @@ class ChatView(VerticalScroll, can_focus=True):
             self.store.messages_before(conversation.id, messages[0].id, 1)
         )
         last_prompt_id = self._last_prompt_id(messages)
-        await self.mount_all([self._view(m, last_prompt_id) for m in messages])
-        if around is not None and (target := self.view_for(around)) is not None:
+        views = [self._view(m, last_prompt_id) for m in messages]
+        if around is not None and (index := next(
+                (i for i, m in enumerate(messages) if m.id == around), None)) is not None:
+            # The match and its neighbours first, then the rest of the window around them.
+            start, end = max(index - 2, 0), index + FIRST - 2
+            await self.mount_all(views[start:end])
+            target = views[index]
             target.add_class("-found")
             self.call_after_refresh(self.scroll_to_widget, target, animate=False, top=True)
             self.call_after_refresh(self._update_jump)
+            self._fill(views[:start], keep=target, after=views[end:])
         else:
+            # The newest screenful first, so the conversation opens at once; the rest of the
+            # window is mounted above it in small batches while the user reads.
+            await self.mount_all(views[-FIRST:])
             self.scroll_end(animate=False, immediate=False)
             self.anchor()
             self.show_jump = False
+            self._fill(views[:-FIRST])
+
+    def _fill(self, before: list[MessageView], *, keep: MessageView | None = None,
+              after: list[MessageView] | None = None) -> None:
+        if before or after:
+            self._filling = True
+            self.run_worker(self._fill_batches(before, keep, after or []), group="fill", exclusive=True)
+
+    async def _fill_batches(self, before: list[MessageView], keep: MessageView | None,
+                            after: list[MessageView]) -> None:
+        """Mount views a few at a time (Markdown widgets are costly), keeping the view still."""
+        try:
+            for start in range(0, len(after), BATCH):
+                await self.mount_all(after[start:start + BATCH])
+                await asyncio.sleep(BATCH_PAUSE)
+            for end in range(len(before), 0, -BATCH):
+                first = next(iter(self.query_children(MessageView)), None)
+                if first is None:
+                    return
+                following = self.is_anchored and not self._anchor_released
+                anchor_view = keep or first
+                await self.mount_all(before[max(end - BATCH, 0):end], before=first)
+                if not following:
+                    self.scroll_to_widget(anchor_view, animate=False, top=True)
+                await asyncio.sleep(BATCH_PAUSE)
+        finally:
+            self._filling = False
 
     async def load_earlier(self) -> None:
         """Mount the window before the first message, keeping the view where it was."""
-        if self._loading_earlier or not self.has_earlier or self.conversation is None:
+        if self._filling or not self.has_earlier or self.conversation is None:
             return
         first = next(iter(self.query_children(MessageView)), None)
         if first is None:
             return
-        self._loading_earlier = True
-        try:
-            earlier = self.store.messages_before(self.conversation.id, first.message_id, WINDOW)
-            self.has_earlier = len(earlier) == WINDOW and bool(
-                self.store.messages_before(self.conversation.id, earlier[0].id, 1)
-            )
-            if earlier:
-                await self.mount_all([self._view(m, None) for m in earlier], before=first)
-                self.scroll_to_widget(first, animate=False, top=True)
-        finally:
-            self._loading_earlier = False
+        earlier = self.store.messages_before(self.conversation.id, first.message_id, WINDOW)
+        self.has_earlier = len(earlier) == WINDOW and bool(
+            self.store.messages_before(self.conversation.id, earlier[0].id, 1)
+        )
+        if earlier:
+            self._filling = True
+            await self._fill_batches([self._view(m, None) for m in earlier], first, [])
 
     async def add_message(self, message: Message) -> MessageView:
         """Mount a new message at the end; the window first moves to the newest if it was not."""

@@ -54,7 +54,8 @@ class MessageView(Vertical, can_focus=True):
 
     def __init__(self, message: Message, *, agent_name: str | None, now: datetime,
                  last_prompt: bool = False) -> None:
-        super().__init__(classes=f"message -{message.role}")
+        # Classes set here, not on mount: each later set_class restyles the whole subtree.
+        super().__init__(classes=f"message -{message.role} -{message.status}")
         self.message = message
         self.agent_name = agent_name
         self.now = now
@@ -73,9 +74,6 @@ class MessageView(Vertical, can_focus=True):
         else:
             yield Static(Content(strip_escapes(self.message.content)), classes="message-body")
         yield Static(self._status(), classes="message-status")
-
-    def on_mount(self) -> None:
-        self._apply_status_class()
 
     def _header(self) -> Content:
         message = self.message
