@@ -44,6 +44,10 @@ def _parse_number(text: str, *, whole: bool) -> Any:
         return text
 
 
+def _as_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 def parse_extra(text: str) -> tuple[dict[str, Any] | None, str | None]:
     """(object, None) for an empty field or a JSON object, else (None, why)."""
     if not text.strip():
@@ -225,7 +229,6 @@ class AgentEditorScreen(Screen[Agent | None]):
             source = self.template.get("template_name") or self.template.get("name")
             title = Text(f"New agent from template {one_line(source)}" if source else "New agent")
         self.query_one("#editor-title", Static).update(title)
-        number = lambda value: "" if value is None else str(value)  # noqa: E731
         self.query_one("#name", Input).value = values["name"] or ""
         self.query_one("#description", Input).value = values["description"] or ""
         self.query_one("#status", Select).value = values["status"] or "active"
@@ -240,9 +243,9 @@ class AgentEditorScreen(Screen[Agent | None]):
         else:
             provider.clear()
         self.query_one("#model", Input).value = values["model"] or ""
-        self.query_one("#temperature", Input).value = number(values["temperature"])
-        self.query_one("#top_p", Input).value = number(values["top_p"])
-        self.query_one("#max_tokens", Input).value = number(values["max_tokens"])
+        self.query_one("#temperature", Input).value = _as_text(values["temperature"])
+        self.query_one("#top_p", Input).value = _as_text(values["top_p"])
+        self.query_one("#max_tokens", Input).value = _as_text(values["max_tokens"])
         self.query_one("#instructions", TextArea).load_text(values["instructions"] or "")
         extra = values["extra"] or {}
         self.query_one("#extra", TextArea).load_text(json.dumps(extra, indent=2, ensure_ascii=False) if extra else "")
@@ -300,7 +303,7 @@ class AgentEditorScreen(Screen[Agent | None]):
             message = errors.get(name, "")
             # An Input resets -invalid itself on each change, so this is set every time.
             self.query_one(f"#{name}").set_class(bool(message), "-invalid")
-            if message == self.errors.get(name, "") and self._baseline:
+            if message == self.errors.get(name, ""):
                 continue  # unchanged: no relayout on every keystroke
             error = self.query_one(f"#{name}-error", Static)
             error.update(Text(f"{LABELS[name]} {message}" if message else ""))
