@@ -325,3 +325,33 @@ def test_unknown_keymap_ids_are_reported():
     from agentterm.keymap import unknown_ids
 
     assert unknown_ids({"app.new_conversation": "f6", "app.no_such_thing": "f7"}) == {"app.no_such_thing"}
+
+
+async def test_a_store_fault_is_a_notice_and_the_app_keeps_running(settings, store, client, server,
+                                                                  monkeypatch):
+    from agentterm.store import StoreError
+
+    _, _, new = seed_three(store)
+
+    def locked(*args, **kwargs):
+        raise StoreError("The store is locked by another program; try again in a moment.")
+
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(new.id)
+        monkeypatch.setattr(store, "rename_conversation", locked)
+        monkeypatch.setattr(store, "set_pinned", locked)
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press(*"other", "enter")
+        await pilot.pause()
+        await focus_sidebar(app, pilot, new.id)
+        await pilot.press("p")
+        await pilot.pause()
+        notices = [str(n.message) for n in app._notifications]
+        assert sum("locked" in n for n in notices) == 2
+        assert app.is_running and app.return_code is None
+        # The sidebar still works.
+        await pilot.press("ctrl+down")
+        await pilot.pause()
+        assert app.main_screen.open_conversation_id is not None

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from agentterm.models import Conversation
+from agentterm.widgets.guard import guarded, store_guarded
 
 
 def default_export_path(conversation: Conversation, fmt: str) -> Path:
@@ -22,6 +23,7 @@ class ConversationActions:
     chat_pane: object
     app: object
 
+    @store_guarded
     async def conversation_action(self, action: str, conversation_id: int) -> None:
         handler = getattr(self, f"_{action}", None)
         if handler is not None:
@@ -48,7 +50,7 @@ class ConversationActions:
             if confirmed:
                 await then()
 
-        self.app.push_screen(ConfirmScreen(title, body, confirm_label=label, danger=danger), answered)
+        self.app.push_screen(ConfirmScreen(title, body, confirm_label=label, danger=danger), guarded(self, answered))
 
     def _conversation(self, cid: int) -> Conversation | None:
         conversation = self.store.get_conversation(cid)
@@ -70,7 +72,7 @@ class ConversationActions:
                 await self._after_change(cid)
 
         self.app.push_screen(TextPromptScreen("Rename the conversation", conversation.title,
-                                              help="enter saves, escape cancels"), renamed)
+                                              help="enter saves, escape cancels"), guarded(self, renamed))
 
     async def _tags(self, cid: int) -> None:
         from agentterm.screens.text_prompt import TextPromptScreen
@@ -85,7 +87,7 @@ class ConversationActions:
                 await self._after_change(cid)
 
         self.app.push_screen(TextPromptScreen("Tags", " ".join(conversation.tags),
-                                              help="separate tags with spaces or commas"), tagged)
+                                              help="separate tags with spaces or commas"), guarded(self, tagged))
 
     async def _pin(self, cid: int) -> None:
         if (conversation := self._conversation(cid)) is None:
@@ -178,7 +180,7 @@ class ConversationActions:
                 self.chat_pane.agent = agent
             await self._after_change(cid)
 
-        self.app.push_screen(AgentPickerScreen(conversation.agent_id), moved)
+        self.app.push_screen(AgentPickerScreen(conversation.agent_id), guarded(self, moved))
 
     async def _export(self, cid: int, fmt: str = "markdown") -> None:
         from agentterm.screens.text_prompt import TextPromptScreen
@@ -208,50 +210,61 @@ class ConversationActions:
             f"Export as {'Markdown' if fmt == 'markdown' else 'JSON'} to",
             str(default_export_path(conversation, fmt)),
             help="a file path; a relative one is under the current directory",
-            confirm_label="Export"), exported)
+            confirm_label="Export"), guarded(self, exported))
 
     # The same as actions on the target conversation (keys, palette)
 
+    @store_guarded
     async def action_rename(self) -> None:
         if (cid := self._target()) is not None:
             await self._rename(cid)
 
+    @store_guarded
     async def action_tags(self) -> None:
         if (cid := self._target()) is not None:
             await self._tags(cid)
 
+    @store_guarded
     async def action_pin(self) -> None:
         if (cid := self._target()) is not None:
             await self._pin(cid)
 
+    @store_guarded
     async def action_archive(self) -> None:
         if (cid := self._target()) is not None:
             await self._archive(cid)
 
+    @store_guarded
     async def action_delete(self) -> None:
         if (cid := self._target()) is not None:
             await self._delete(cid)
 
+    @store_guarded
     async def action_restore(self) -> None:
         if (cid := self._target()) is not None:
             await self._restore(cid)
 
+    @store_guarded
     async def action_purge(self) -> None:
         if (cid := self._target()) is not None:
             await self._purge(cid)
 
+    @store_guarded
     async def action_clear(self) -> None:
         if (cid := self._target()) is not None:
             await self._clear(cid)
 
+    @store_guarded
     async def action_move(self) -> None:
         if (cid := self._target()) is not None:
             await self._move(cid)
 
+    @store_guarded
     async def action_export(self, fmt: str = "markdown") -> None:
         if (cid := self._target()) is not None:
             await self._export(cid, fmt)
 
+    @store_guarded
     def action_empty_trash(self) -> None:
         trashed = self.store.list_conversations(view="trash", limit=100_000)
         if not trashed:
@@ -268,6 +281,7 @@ class ConversationActions:
         self._confirm("Empty the trash?", f"{len(trashed)} conversation(s) will be deleted for good.",
                       "Empty trash", empty)
 
+    @store_guarded
     def action_copy_conversation(self) -> None:
         if (cid := self._target()) is None:
             return
@@ -275,6 +289,7 @@ class ConversationActions:
 
         self.app.copy_text(to_markdown(self.store.export_conversation(cid)), what="the conversation")
 
+    @store_guarded
     def action_copy_last_answer(self) -> None:
         cid = self.open_conversation_id
         if cid is None:
@@ -287,12 +302,15 @@ class ConversationActions:
             return
         self.app.copy_text(answer.content, what="the last answer")
 
+    @store_guarded
     async def action_retry(self) -> None:
         await self.chat_pane.retry()
 
+    @store_guarded
     async def action_continue_answer(self) -> None:
         await self.chat_pane.retry(continue_answer=True)
 
+    @store_guarded
     def action_edit_last_prompt(self) -> None:
         cid = self.open_conversation_id
         prompt = next((m for m in reversed(self.store.latest_messages(cid, 20)) if m.role == "user"),

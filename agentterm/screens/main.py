@@ -12,6 +12,7 @@ from agentterm.models import Agent, Conversation
 from agentterm.screens.conversation_actions import ConversationActions
 from agentterm.widgets.chat_pane import ChatPane
 from agentterm.widgets.conversation_list import ConversationList, ConversationOptions
+from agentterm.widgets.guard import guarded, store_guarded
 from agentterm.widgets.home import Home
 
 
@@ -74,6 +75,7 @@ class MainScreen(ConversationActions, Screen[None]):
 
     # Opening
 
+    @store_guarded
     async def open_conversation(self, conversation_id: int, *, around: int | None = None) -> None:
         conversation = self.store.get_conversation(conversation_id)
         if conversation is None:
@@ -117,16 +119,19 @@ class MainScreen(ConversationActions, Screen[None]):
     # Requests from the widgets
 
     @on(ConversationList.ConversationSelected)
+    @store_guarded
     async def _selected(self, event: ConversationList.ConversationSelected) -> None:
         event.stop()
         await self.open_conversation(event.conversation_id, around=event.message_id)
 
     @on(ConversationList.ActionRequested)
+    @store_guarded
     async def _sidebar_action(self, event: ConversationList.ActionRequested) -> None:
         event.stop()
         await self.conversation_action(event.action, event.conversation_id)
 
     @on(ChatPane.ConversationChanged)
+    @store_guarded
     def _changed(self, event: ChatPane.ConversationChanged) -> None:
         event.stop()
         pane = self.chat_pane
@@ -157,7 +162,7 @@ class MainScreen(ConversationActions, Screen[None]):
             f"The agent {agent.name!r} is paused, so this conversation cannot send.\n"
             "Resume the agent and send?",
             confirm_label="Resume and send",
-        ), resumed)
+        ), guarded(self, resumed))
 
     def target_id(self) -> int | None:
         """The conversation a key acts on: the sidebar's highlight when it has focus, else the open one."""
@@ -171,6 +176,7 @@ class MainScreen(ConversationActions, Screen[None]):
 
     # Navigation actions
 
+    @store_guarded
     def action_new_conversation(self) -> None:
         from agentterm.screens.agent_picker import AgentPickerScreen
 
@@ -181,7 +187,7 @@ class MainScreen(ConversationActions, Screen[None]):
             agent = self.store.get_agent(agent_id) if kind == "agent" and agent_id else None
             await self.open_draft(agent)
 
-        self.app.push_screen(AgentPickerScreen(self.default_agent_id()), picked)
+        self.app.push_screen(AgentPickerScreen(self.default_agent_id()), guarded(self, picked))
 
     async def _step(self, step: int) -> None:
         self.sidebar.hits is None or self.sidebar.refresh_list()
@@ -189,36 +195,45 @@ class MainScreen(ConversationActions, Screen[None]):
         if target is not None:
             await self.open_conversation(target)
 
+    @store_guarded
     async def action_previous_conversation(self) -> None:
         await self._step(-1)
 
+    @store_guarded
     async def action_next_conversation(self) -> None:
         await self._step(+1)
 
+    @store_guarded
     def action_focus_filter(self) -> None:
         self.sidebar.display = True
         self.sidebar.filter_input.focus()
 
+    @store_guarded
     def action_show_view(self, view: str) -> None:
         self.sidebar.display = True
         self.sidebar.set_view(view)
         self.sidebar.options.focus()
 
+    @store_guarded
     def action_toggle_sidebar(self) -> None:
         self.sidebar.display = not self.sidebar.display
         if not self.sidebar.display and self.query_one(ContentSwitcher).current == "chat":
             self.chat_pane.prompt_input.focus()
 
+    @store_guarded
     async def action_home(self) -> None:
         await self.show_home()
 
+    @store_guarded
     def action_focus_prompt(self) -> None:
         if self.query_one(ContentSwitcher).current == "chat":
             self.chat_pane.prompt_input.focus()
 
+    @store_guarded
     async def action_jump_to_latest(self) -> None:
         await self.chat_pane.chat_view.jump_to_latest()
 
+    @store_guarded
     def action_stop(self) -> None:
         if self.chat_pane.stop():
             self.notify("Stopping: the partial answer is kept.")
@@ -232,6 +247,7 @@ class MainScreen(ConversationActions, Screen[None]):
         if self.app.screen is self:
             self.app.push_screen(AgentsScreen())
 
+    @store_guarded
     def on_screen_resume(self) -> None:
         """Back from another screen: agents may have been renamed, paused or deleted."""
         if self.sidebar.hits is None:
@@ -239,6 +255,7 @@ class MainScreen(ConversationActions, Screen[None]):
         self.home.refresh_home()
         self.chat_pane.refresh_conversation()
 
+    @store_guarded
     def action_edit_agent(self) -> None:
         agent = self.chat_pane.agent
         if agent is None:
@@ -248,6 +265,7 @@ class MainScreen(ConversationActions, Screen[None]):
 
         self.app.push_screen(AgentEditorScreen(agent.id))
 
+    @store_guarded
     def action_resume_agent(self) -> None:
         agent = self.chat_pane.agent
         if agent is None or agent.status != "paused":

@@ -18,6 +18,7 @@ from agentterm import reply
 from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store
 from agentterm.widgets.chat_view import ChatView
+from agentterm.widgets.guard import guarded, store_guarded
 from agentterm.widgets.message import MessageView
 from agentterm.widgets.prompt_input import PromptInput
 from agentterm.widgets.status_line import StatusLine
@@ -118,6 +119,7 @@ class ChatPane(Vertical):
             return self.agent.name
         return self.conversation.agent_name if self.conversation else None
 
+    @store_guarded
     def refresh_conversation(self) -> None:
         if self.conversation is not None:
             self.conversation = self.store.get_conversation(self.conversation.id) or self.conversation
@@ -145,6 +147,7 @@ class ChatPane(Vertical):
     # Sending
 
     @on(PromptInput.PromptSubmitted)
+    @store_guarded
     def _submitted(self, event: PromptInput.PromptSubmitted) -> None:
         event.stop()
         self.send(event.text)
@@ -292,6 +295,7 @@ class ChatPane(Vertical):
         )
 
     @on(MessageView.ActionRequested)
+    @store_guarded
     async def _message_action(self, event: MessageView.ActionRequested) -> None:
         event.stop()
         message = self.store.get_message(event.message_id)
@@ -318,6 +322,7 @@ class ChatPane(Vertical):
         latest = self.store.latest_messages(message.conversation_id, 1)
         return bool(latest) and latest[-1].id == message.id
 
+    @store_guarded
     async def retry(self, message: Message | None = None, *, continue_answer: bool = False) -> None:
         """Answer the last prompt again (or extend the cut-off answer) in place of a failed one."""
         if self.conversation is None:
@@ -350,7 +355,7 @@ class ChatPane(Vertical):
         self.app.push_screen(
             ConfirmScreen("Delete this message?", f"{preview}\n\nThis cannot be undone.",
                           confirm_label="Delete", danger=True),
-            deleted,
+            guarded(self, deleted),
         )
 
     def edit_prompt(self, message: Message) -> None:
@@ -377,5 +382,5 @@ class ChatPane(Vertical):
         self.app.push_screen(
             TextPromptScreen("Edit the prompt and resend", message.content, multiline=True,
                              confirm_label="Resend"),
-            edited,
+            guarded(self, edited),
         )

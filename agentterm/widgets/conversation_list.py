@@ -20,6 +20,7 @@ from agentterm.humanize import relative_time
 from agentterm.models import Conversation, SearchHit
 from agentterm.sanitize import one_line
 from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
+from agentterm.widgets.guard import store_guarded
 
 VIEWS = ("inbox", "archive", "trash")
 BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}
@@ -180,6 +181,7 @@ class ConversationList(Vertical):
         self.query_one(Tabs).active = view
 
     @on(Tabs.TabActivated, "#views")
+    @store_guarded
     def _view_changed(self, event: Tabs.TabActivated) -> None:
         event.stop()
         if event.tab.id in VIEWS and event.tab.id != self.view:
@@ -187,11 +189,13 @@ class ConversationList(Vertical):
             self.refresh_list()
 
     @on(Input.Changed, "#filter")
+    @store_guarded
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.refresh_list()
 
     @on(Input.Submitted, "#filter")
+    @store_guarded
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():
@@ -214,6 +218,7 @@ class ConversationList(Vertical):
             hit = self.hits[int(option_id[2:])]
             self.post_message(self.ConversationSelected(hit.conversation_id, hit.message_id))
 
+    @store_guarded
     def on_resize(self) -> None:
         if self.hits is None and self.conversations:
             self.refresh_list()
