@@ -18,6 +18,10 @@ from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
 
+# A long answer is several Markdown widgets of about this many characters each, split where a
+# paragraph ends outside a code fence: one widget's layout cost grows with its blocks, so
+# streaming stays as cheap at the end of a long answer as at its start.
+SEGMENT_CHARS = 2000
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -25,6 +29,31 @@ FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULT
 def code_blocks(text: str) -> list[str]:
     """The fenced code blocks of a Markdown text, without their fences."""
     return [match.group(2) for match in FENCE.finditer(text)]
+
+
+def _fence_open(text: str) -> bool:
+    return sum(1 for line in text.splitlines() if line.lstrip().startswith(("```", "~~~"))) % 2 == 1
+
+
+def split_point(text: str, start: int = 0) -> int | None:
+    """Where a segment may end in `text` (after a blank line, outside a fence), at or past `start`."""
+    position = text.find("\n\n", start)
+    while position != -1:
+        end = position + 2
+        if not _fence_open(text[:end]):
+            return end
+        position = text.find("\n\n", end)
+    return None
+
+
+def segments(text: str, size: int = SEGMENT_CHARS) -> list[str]:
+    """Cut a Markdown text into pieces of about `size` characters that render as the whole does."""
+    pieces: list[str] = []
+    while len(text) > size and (end := split_point(text, size)) is not None and end < len(text):
+        pieces.append(text[:end])
+        text = text[end:]
+    pieces.append(text)
+    return pieces
 
 
 class MessageView(Vertical, can_focus=True):
@@ -62,6 +91,8 @@ class MessageView(Vertical, can_focus=True):
         self.last_prompt = last_prompt
         self._stream: MarkdownStream | None = None
         self._filter: EscapeFilter | None = None
+        self._segments: list[str] = []
+        """The text of each Markdown widget of the answer, the last one still growing."""
 
     @property
     def message_id(self) -> int:
@@ -70,7 +101,9 @@ class MessageView(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(self._header(), classes="message-header")
         if self.message.role == "assistant":
-            yield Markdown(strip_escapes(self.message.content), open_links=False)
+            self._segments = segments(strip_escapes(self.message.content))
+            for piece in self._segments:
+                yield Markdown(piece, open_links=False)
         else:
             yield Static(Content(strip_escapes(self.message.content)), classes="message-body")
         yield Static(self._status(), classes="message-status")
@@ -144,23 +177,50 @@ class MessageView(Vertical, can_focus=True):
 
     def start_stream(self) -> None:
         self._filter = EscapeFilter()
-        self._stream = Markdown.get_stream(self.query_one(Markdown))
+        self._stream = Markdown.get_stream(self.query(Markdown).last())
 
     async def write(self, delta: str) -> None:
         if self._stream is None:
             self.start_stream()
         assert self._stream is not None and self._filter is not None
-        await self._stream.write(self._filter.feed(delta))
+        text = self._filter.feed(delta)
+        current = self._segments[-1]
+        if len(current) + len(text) > SEGMENT_CHARS and (
+                end := split_point(current + text, max(len(current) - 1, 0))) is not None:
+            # Close this widget at the paragraph's end and go on in a fresh one.
+            head, text = (current + text)[len(current):end], (current + text)[end:]
+            await self._stream.write(head)
+            await self._stream.stop()
+            self._segments[-1] = current + head
+            self._segments.append("")
+            markdown = Markdown("", open_links=False)
+            await self.mount(markdown, before=self.query_one(".message-status"))
+            self._stream = Markdown.get_stream(markdown)
+        self._segments[-1] += text
+        await self._stream.write(text)
 
     async def finish(self, message: Message) -> None:
-        """End the stream, then render the stored text once so the final blocks are exact."""
+        """End the stream, then render the stored text once so the final blocks are exact.
+
+        Only the last segment is rendered again: the earlier ones are already exact.
+        """
         if self._stream is not None:
             try:
                 await self._stream.stop()
             finally:
                 self._stream = None
         self.refresh_message(message)
-        await self.query_one(Markdown).update(strip_escapes(message.content))
+        text = strip_escapes(message.content)
+        done = "".join(self._segments[:-1])
+        blocks = list(self.query(Markdown))
+        if text.startswith(done) and len(blocks) == len(self._segments):
+            self._segments[-1] = text[len(done):]
+            await blocks[-1].update(self._segments[-1])
+            return
+        await self.query(Markdown).remove()
+        self._segments = segments(text)
+        await self.mount_all([Markdown(piece, open_links=False) for piece in self._segments],
+                             before=self.query_one(".message-status"))
 
     def on_unmount(self) -> None:
         # Removed mid-stream (another conversation opened): the worker goes on storing the
