@@ -241,3 +241,22 @@ async def test_message_view_counts_as_one_widget_tree_per_message(settings, stor
         await pilot.pause()
         assert app.main_screen.sidebar.options.option_count == 30
         assert len(app.main_screen.query(MessageView)) == 0
+
+
+async def test_streaming_keeps_few_messages_mounted(settings, store, client, server):
+    conversation = seed_conversation(store, "Long", [(f"q{i}", f"a{i}") for i in range(40)],
+                                     age=timedelta(days=1))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        chat = app.main_screen.chat_pane.chat_view
+        assert len(chat.views) == 50
+        await pilot.press(*"next", "enter")
+        await settle(pilot)
+        assert len(chat.views) <= 8
+        assert chat.views[-1].message.content == "Hello from the test server."
+        assert chat.has_earlier
+        await chat.load_earlier()
+        await settle(pilot)
+        assert len(chat.views) > 8

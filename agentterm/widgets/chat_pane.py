@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from agentterm import reply
 from agentterm.models import Agent, Conversation, Message
-from agentterm.store import Store
+from agentterm.store import Store, StoreError
 from agentterm.widgets.chat_view import ChatView
 from agentterm.widgets.guard import guarded, store_guarded
 from agentterm.widgets.message import MessageView
@@ -75,6 +75,7 @@ class ChatPane(Vertical):
         self.conversation: Conversation | None = None
         self.agent: Agent | None = None
         self.streaming_conversation: int | None = None
+        self._unsent: str | None = None
 
     def compose(self) -> ComposeResult:
         yield ChatView(self.store, self.clock, id="chat-view")
@@ -166,8 +167,8 @@ class ChatPane(Vertical):
         if self.conversation is None:
             self.conversation = self.store.create_conversation(
                 agent_id=self.agent.id if self.agent else None)
-        if prompt is not None:
-            self.prompt_input.clear()
+        # The prompt stays in the box until it is stored: a locked or full store keeps it there.
+        self._unsent = prompt
         self.streaming_conversation = self.conversation.id
         # The sidebar shows it first, badged Active, while it streams.
         self.post_message(self.ConversationChanged(self.conversation.id))
@@ -208,8 +209,12 @@ class ChatPane(Vertical):
             post(self.ReplyFailed(None, refused.message, refused.hint))
         except LLMError:
             pass  # already shown through AnswerFailed, next to the answer
+        except StoreError as error:
+            post(self.ReplyFailed(None, str(error), "The app keeps running; send again when it is fixed."))
         except Exception as error:  # noqa: BLE001 - a fault must read as a message, not a traceback
-            post(self.ReplyFailed(None, f"{type(error).__name__}: {error}",
+            from agentterm.llm.errors import one_line
+
+            post(self.ReplyFailed(None, one_line(f"{type(error).__name__}: {error}"),
                                   "The app keeps running; try again."))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -225,6 +230,9 @@ class ChatPane(Vertical):
         return self.conversation is not None and self.conversation.id == conversation_id
 
     async def on_chat_pane_prompt_stored(self, event: PromptStored) -> None:
+        if self._unsent is not None and self.prompt_input.text == self._unsent:
+            self.prompt_input.clear()
+        self._unsent = None
         if self._current(event.message.conversation_id):
             await self.chat_view.add_message(event.message)
             self.chat_view.follow()
@@ -232,6 +240,8 @@ class ChatPane(Vertical):
     async def on_chat_pane_reply_started(self, event: ReplyStarted) -> None:
         if not self._current(event.message.conversation_id):
             return
+        if self.chat_view.following:
+            await self.chat_view.trim()
         view = await self.chat_view.add_message(dataclasses.replace(event.message, content=""))
         view.start_stream()
         self.chat_view.follow()
@@ -258,8 +268,12 @@ class ChatPane(Vertical):
     async def on_chat_pane_reply_failed(self, event: ReplyFailed) -> None:
         message = event.message
         if message is None:
+            unsent, self._unsent = self._unsent, None
             if event.interrupted:
                 self.notify("Stopped before any answer arrived.")
+            elif unsent is not None:
+                self.notify(f"{event.error}\n{event.hint}\nYour prompt is still in the box.".strip(),
+                            title="Not sent", severity="error", markup=False)
             else:
                 self.notify(f"{event.error}\n{event.hint}".strip(), title="Not sent",
                             severity="error", markup=False)

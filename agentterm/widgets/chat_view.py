@@ -18,6 +18,7 @@ WINDOW = 50
 FIRST = 8
 BATCH = 5
 BATCH_PAUSE = 1 / 60
+STREAM_KEEP = 6
 
 
 class ChatView(VerticalScroll, can_focus=True):
@@ -158,6 +159,25 @@ class ChatView(VerticalScroll, can_focus=True):
         view = self._view(message, message.id if message.role == "user" else None)
         await self.mount(view)
         return view
+
+    @property
+    def following(self) -> bool:
+        """At the bottom and staying there as content grows."""
+        return self.is_anchored and not self._anchor_released
+
+    async def trim(self, keep: int = STREAM_KEEP) -> None:
+        """Unmount all but the newest `keep` messages (they load again on scrolling up).
+
+        While an answer streams, every layout pass visits every mounted widget, and each
+        Markdown message is dozens of them: fewer mounted, cheaper tokens.
+        """
+        views = self.views
+        if len(views) <= keep:
+            return
+        self.app.workers.cancel_group(self, "fill")
+        self._filling = False
+        await self.remove_children(views[:-keep])
+        self.has_earlier = True
 
     async def remove_message(self, message_id: int) -> None:
         if (view := self.view_for(message_id)) is not None:
