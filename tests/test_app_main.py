@@ -355,3 +355,25 @@ async def test_a_store_fault_is_a_notice_and_the_app_keeps_running(settings, sto
         await pilot.press("ctrl+down")
         await pilot.pause()
         assert app.main_screen.open_conversation_id is not None
+
+
+async def test_agents_screen_and_agent_editor_open_from_the_main_screen(settings, store, client, server):
+    _, _, new = seed_three(store)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "AgentsScreen"
+        await pilot.press("s")  # start a chat with the highlighted agent
+        await pilot.pause()
+        assert app.screen is app.main_screen
+        pane = app.main_screen.chat_pane
+        assert pane.conversation is None and pane.agent is not None  # a new, unsaved conversation
+
+        await app.main_screen.open_conversation(new.id)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "AgentEditorScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.main_screen
