@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,36 @@ class AgentTermApp(App[None]):
             import openai  # noqa: F401
 
         self.run_worker(import_openai, thread=True, group="warm-up", exit_on_error=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's crash screen prints every frame's local variables, where a key or a server's
+        # reply may sit: one scrubbed line instead. The app still exits (its state is unknown),
+        # and run_test still re-raises the error for the tests.
+        from rich.text import Text
+
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self._exit_renderables.append(Text(self.crash_report(error)))
+        self._close_messages_no_wait()
+
+    def crash_report(self, error: BaseException) -> str:
+        """The line printed when the app ends on an unexpected error: no traceback, no key."""
+        from textual.worker import WorkerFailed
+
+        from agentterm.llm.errors import one_line, register_secret
+        from agentterm.store import StoreError
+
+        if isinstance(error, WorkerFailed):
+            error = error.error
+        for provider in self.settings.providers.values():
+            if provider.api_key_env:
+                register_secret(os.environ.get(provider.api_key_env))
+        if isinstance(error, StoreError):
+            return f"agentterm: error: {one_line(str(error))}"
+        return (f"agentterm: error: unexpected {type(error).__name__}: {one_line(str(error))} "
+                "This is a bug in agentterm; please report it with what you were doing.")
 
     def handle_bindings_clash(self, clashed_bindings: set[Binding], node: Any) -> None:
         if self._clash_reported:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,18 @@ class _Answer:
             await asyncio.sleep(self.flush_interval)
             self.flush()
 
+    def abandon(self) -> None:
+        """A fault outside the model (the store itself failing): stop flushing, keep what we can."""
+        if self.flusher is not None:
+            self.flusher.cancel()
+        if self.message is None:
+            return
+        try:
+            self.message = self.store.update_message(self.message.id, content=self.text,
+                                                     status="interrupted")
+        except Exception:  # noqa: BLE001 - left "streaming", it is recovered at the next start
+            pass
+
     def finish(self, status: str, *, usage: Any = None, model: str | None = None,
                extra: dict[str, Any] | None = None) -> Message | None:
         if self.flusher is not None:
@@ -216,17 +229,20 @@ async def send(
     usage: Usage | None = None
     finished: Finished | None = None
     try:
-        async for event in client.stream_chat(messages, provider=provider, model=resolved_model, params=params):
-            if isinstance(event, Delta):
-                if not event.text:
-                    continue
-                if answer.add(event.text):
-                    on_event(AnswerStarted(answer.message))
-                on_event(AnswerDelta(answer.message.id, event.text))
-            elif isinstance(event, Usage):
-                usage = event
-            elif isinstance(event, Finished):
-                finished = event
+        # aclosing: a fault in this loop (the store failing) closes the HTTP stream at once.
+        async with aclosing(client.stream_chat(messages, provider=provider, model=resolved_model,
+                                               params=params)) as events:
+            async for event in events:
+                if isinstance(event, Delta):
+                    if not event.text:
+                        continue
+                    if answer.add(event.text):
+                        on_event(AnswerStarted(answer.message))
+                    on_event(AnswerDelta(answer.message.id, event.text))
+                elif isinstance(event, Usage):
+                    usage = event
+                elif isinstance(event, Finished):
+                    finished = event
     except asyncio.CancelledError:
         stored = answer.finish("interrupted", usage=usage, extra={"stopped": True})
         on_event(AnswerFailed(stored, asyncio.CancelledError()))
@@ -234,6 +250,9 @@ async def send(
     except LLMError as error:
         stored = answer.finish("error", usage=usage, extra={"error": error.message, "hint": error.hint})
         on_event(AnswerFailed(stored, error))
+        raise
+    except BaseException:
+        answer.abandon()
         raise
     extra: dict[str, Any] = {}
     if finished is not None and finished.finish_reason:

@@ -10,7 +10,7 @@ from agentterm.cli.context import CliError, Context, out
 
 def register(commands, common) -> None:
     parser = commands.add_parser("ask", parents=[common], help="ask a question; the answer streams to stdout")
-    parser.add_argument("prompt", nargs="+", help="the prompt, or - to read it from stdin")
+    parser.add_argument("prompt", nargs="*", help="the prompt, or - to read it from stdin")
     parser.add_argument("-a", "--agent", metavar="NAME", help="the agent to ask (default: the default agent)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-c", "--continue", dest="continue_latest", action="store_true",
@@ -18,6 +18,9 @@ def register(commands, common) -> None:
     where.add_argument("--conversation", type=int, metavar="ID", help="continue this conversation")
     parser.add_argument("-m", "--model", help="the model to use for this answer")
     parser.add_argument("--no-title", action="store_true", help="do not generate a title for a new conversation")
+    parser.add_argument("--retry", action="store_true",
+                        help="answer the last prompt again, replacing an interrupted or failed answer "
+                             "(the latest conversation unless --conversation names one)")
     parser.set_defaults(handler=run)
 
 
@@ -62,7 +65,7 @@ def pick_conversation(ctx: Context):
     return store.create_conversation(agent_id=agent.id if agent else None), True
 
 
-async def stream_answer(ctx: Context, conversation_id: int, prompt: str, new: bool) -> None:
+async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, new: bool) -> None:
     from agentterm.reply import AnswerDelta, auto_title, send
     from agentterm.sanitize import EscapeFilter
 
@@ -82,7 +85,22 @@ async def stream_answer(ctx: Context, conversation_id: int, prompt: str, new: bo
         await auto_title(ctx.store, ctx.client, conversation_id)
 
 
+def retry_target(ctx: Context):
+    if ctx.args.prompt:
+        raise CliError("--retry answers the last prompt again; it takes no new prompt.", code=2)
+    if ctx.args.conversation is not None:
+        return pick_conversation(ctx)[0]
+    latest = ctx.store.list_conversations(view="inbox", limit=1)
+    if not latest:
+        raise CliError("there is no conversation to retry.", "Ask something first.")
+    return latest[0]
+
+
 def run(ctx: Context) -> int:
+    if ctx.args.retry:
+        conversation = retry_target(ctx)
+        asyncio.run(stream_answer(ctx, conversation.id, None, False))
+        return 0
     prompt = read_prompt(ctx.args.prompt)
     conversation, new = pick_conversation(ctx)
     asyncio.run(stream_answer(ctx, conversation.id, prompt, new))

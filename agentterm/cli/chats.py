@@ -103,12 +103,17 @@ def show_chat(ctx: Context) -> int:
         out_json(ctx.store.export_conversation(conversation.id))
         return 0
     out(f"# {conversation.display_title}")
-    for message in ctx.store.all_messages(conversation.id):
+    messages = ctx.store.all_messages(conversation.id)
+    for message in messages:
         status = "" if message.status == "complete" else f" ({message.status})"
         out(f"\n## {message.role}{status}\n")
         out(message.content)
         if message.extra.get("error"):
             out(f"[error: {message.extra['error']}]")
+    last = messages[-1] if messages else None
+    if last is not None and last.role == "assistant" and last.status in ("interrupted", "error"):
+        out(f"\n[the answer was cut off and its text is kept: `agentterm ask --retry --conversation "
+            f"{conversation.id}` answers again]")
     return 0
 
 

@@ -164,9 +164,16 @@ class Store:
                     f"The store {self.path} was upgraded by a newer agentterm meanwhile; "
                     "upgrade agentterm to open it."
                 )
-            migrations.apply_migrations(self.db)
-            if found == 0:
-                self._seed()
+            try:
+                migrations.apply_migrations(self.db)
+                if found == 0:
+                    self._seed()
+            except Exception as error:  # noqa: BLE001 - any fault: the transaction is rolled back
+                what = "Creating" if found == 0 else f"Upgrading (from schema version {found})"
+                raise StoreError(
+                    f"{what} the store {self.path} failed: {type(error).__name__}: {error}. "
+                    "It was rolled back: the file is as it was."
+                ) from error
 
     def _seed(self) -> None:
         from agentterm.templates import load_template
@@ -241,8 +248,13 @@ class Store:
         text = str(error)
         if "locked" in text or "busy" in text:
             return StoreError(
-                f"The store {self.path} is busy: another agentterm process held it for more "
-                f"than {BUSY_TIMEOUT_SECONDS:g} seconds. Try again."
+                f"The store {self.path} is busy: another agentterm process (or another program) "
+                f"held it for more than {BUSY_TIMEOUT_SECONDS:g} seconds. Try again."
+            )
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in text:
+            return StoreError(
+                f"The store {self.path} is full: the disk (or its size limit) has no room, so "
+                "nothing more was saved. Free some space and try again."
             )
         if "readonly" in text:
             return StoreError(f"The store {self.path} is read-only: check its permissions.")

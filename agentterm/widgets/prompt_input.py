@@ -41,6 +41,11 @@ class PromptInput(TextArea):
         )
 
     def action_submit(self) -> None:
+        # A priority binding runs in the app before the keys typed just ahead of it reach this
+        # widget's queue (a fast typist, tmux send-keys): read the text once they are inserted.
+        self.call_later(self._submit)
+
+    def _submit(self) -> None:
         text = self.text
         if text.strip():
             self.post_message(self.PromptSubmitted(self, text))
