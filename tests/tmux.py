@@ -55,6 +55,16 @@ class Tmux:
                 raise AssertionError(f"{text!r} did not appear within {timeout} s; the screen:\n{screen}")
             time.sleep(0.1)
 
+    def wait_gone(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text not in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} was still shown after {timeout} s; the screen:\n{screen}")
+            time.sleep(0.1)
+
     def alive(self) -> bool:
         return self.name in self._tmux("list-sessions", "-F", "#{session_name}")
 
