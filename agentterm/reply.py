@@ -198,6 +198,9 @@ async def send(
     conversation = store.get_conversation(conversation_id)
     if conversation is None:
         raise ReplyRefused(f"There is no conversation {conversation_id}.", "List them with `agentterm chats list`.")
+    if conversation.deleted_at is not None:
+        raise ReplyRefused("This conversation is in the trash, so it cannot send.",
+                           "Restore it first (u in the sidebar's Trash, or `agentterm chats restore ID`).")
     agent = store.get_agent(conversation.agent_id) if conversation.agent_id else None
     _check_agent(agent)
 

@@ -184,3 +184,15 @@ async def test_auto_title_falls_back_to_the_first_line_when_the_server_fails(sto
     title = await auto_title(store, client, conversation.id)
 
     assert title == "How do I bake bread"
+
+
+async def test_a_trashed_conversation_refuses_to_send(store, client, server):
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "hello")
+    store.trash(conversation.id)
+
+    with pytest.raises(ReplyRefused, match="trash"):
+        await send(store, client, conversation.id, "still there?")
+
+    assert store.count_messages(conversation.id) == 1
+    assert server.requests == []
