@@ -248,3 +248,17 @@ def test_a_malformed_config_names_the_line(run, config_path):
     result = run("chats", "list", check=False)
     assert result.returncode == 2
     assert "line 2" in result.stderr
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_flags_work_before_and_after_the_subcommand(run, tmp_path, where):
+    missing = str(tmp_path / "no-such-config.toml")
+    args = ["--config", missing, "chats", "list"] if where == "before" else ["chats", "list", "--config", missing]
+    result = run(*args, check=False)
+    assert result.returncode == 2
+    assert "no-such-config.toml" in result.stderr
+
+    other_db = tmp_path / "other.db"
+    args = ["--db", str(other_db), "agents", "list"] if where == "before" else ["agents", "list", "--db", str(other_db)]
+    run(*args)
+    assert other_db.exists()

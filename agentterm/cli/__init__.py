@@ -13,7 +13,8 @@ from agentterm.cli.context import CliError, Context, fail
 def build_parser() -> argparse.ArgumentParser:
     from agentterm.cli import agents, ask, chats, doctor
 
-    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's copy of these flags must not reset a value given before it.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--db", metavar="PATH", help="the store to use (default: $AGENTTERM_DB, then the data dir)")
     common.add_argument("--config", metavar="PATH", help="the config to use (default: $AGENTTERM_CONFIG, then the config dir)")
 
