@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    # Migrations take a sqlite-utils Database or a bare sqlite3 connection: they only execute().
+    from sqlite_utils import Database
 
-Migration = Callable[[Database], None]
+Migration = Callable[["Database | sqlite3.Connection"], None]
 
 MIGRATIONS: list[Migration] = []
 
