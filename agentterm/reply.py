@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from contextlib import aclosing
@@ -131,11 +132,10 @@ class _Answer:
             self.flusher.cancel()
         if self.message is None:
             return
-        try:
+        # Should this fail too, the row stays "streaming" and the next start recovers it.
+        with contextlib.suppress(Exception):
             self.message = self.store.update_message(self.message.id, content=self.text,
                                                      status="interrupted")
-        except Exception:  # noqa: BLE001 - left "streaming", it is recovered at the next start
-            pass
 
     def finish(self, status: str, *, usage: Any = None, model: str | None = None,
                extra: dict[str, Any] | None = None) -> Message | None:

@@ -56,6 +56,27 @@ def one_line(text: str, max_len: int | None = None) -> str:
     return text[:cut].rstrip(" " + _ZERO_WIDTH) + ELLIPSIS
 
 
+# Same length, so an editor's cursor and selection still line up: a C0 control as its Unicode
+# "control picture" (ESC shows as ␛), DEL as ␡, a C1 control, bidi override or lone surrogate as �.
+_VISIBLE = {
+    **{code: 0x2400 + code for code in range(0x20) if code not in (0x09, 0x0A)},
+    0x7F: 0x2421,
+    **{code: 0xFFFD for code in range(0x80, 0xA0)},
+    **{code: 0xFFFD for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+}
+
+
+def visible_controls(text: str) -> str:
+    """Text for an editable field: the same characters, but controls shown as harmless symbols.
+
+    An editor must keep what it edits (a pasted prompt is sent byte for byte), so nothing is
+    removed; only what reaches the terminal changes.
+    """
+    if not _SUSPECT.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text.translate(_VISIBLE))
+
+
 def as_text(text: str, style: str = "") -> Text:
     """A Rich Text of the cleaned string: never parsed as markup, so "[@click=...]" stays literal."""
     return Text(strip_escapes(text), style=style)

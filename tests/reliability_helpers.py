@@ -44,7 +44,8 @@ def run_cli(*args: str, env: dict[str, str], stdin: bytes | str | None = None,
     """`agentterm ARGS` as a process; stdout and stderr as bytes (what reaches a terminal)."""
     if isinstance(stdin, str):
         stdin = stdin.encode()
-    return subprocess.run([*AGENTTERM, *args], input=stdin, capture_output=True, env=env, timeout=timeout)
+    return subprocess.run([*AGENTTERM, *args], input=stdin, capture_output=True, env=env, timeout=timeout,
+                          check=False)
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

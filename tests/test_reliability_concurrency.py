@@ -13,7 +13,14 @@ from agentterm.llm import LLMClient
 from agentterm.store import Store
 from tests.app_helpers import make_app, seed_conversation, settle, until
 from tests.openai_server import Stream
-from tests.reliability_helpers import AGENTTERM, cli_env, one_error_line, read_rows, run_cli, write_config
+from tests.reliability_helpers import (
+    AGENTTERM,
+    cli_env,
+    one_error_line,
+    read_rows,
+    run_cli,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -67,7 +74,7 @@ async def test_the_app_and_ask_at_once_both_keep_everything(setup, server, monke
                 if ask.poll() is not None:
                     break
                 await pilot.pause(0.05)
-            out, err = ask.communicate()
+            _, err = ask.communicate()
             assert ask.returncode == 0, err.decode()
             await until(pilot, lambda: not app.main_screen.chat_pane.streaming, attempts=1000)
             await settle(pilot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -19,8 +20,8 @@ from tests.app_helpers import make_app, settle, until
 from tests.openai_server import Stream
 from tests.reliability_helpers import (
     AGENTTERM,
-    answers,
     agentterm_pid,
+    answers,
     cli_env,
     read_rows,
     run_cli,
@@ -52,7 +53,7 @@ def gone(pid: int) -> bool:
 
 
 def assert_flushed_every_half_second(seen: list[tuple[float, str]]) -> None:
-    gaps = [later[0] - earlier[0] for earlier, later in zip(seen, seen[1:])]
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(seen)]
     assert len(seen) >= 3, seen
     assert max(gaps) <= FLUSH_BOUND, f"the stored answer went {max(gaps):.2f} s without a flush"
 
@@ -75,7 +76,7 @@ def setup(tmp_path, server):
 
 
 def test_kill_9_of_ask_keeps_the_prompt_and_the_streamed_text(setup, server):
-    db, config, env = setup
+    db, _, env = setup
     server.script(Stream(chunks=WORDS, delay=0.05), Stream(text="Answered again."))
     proc = subprocess.Popen([*AGENTTERM, "ask", "--no-title", "tell me"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env)
@@ -116,7 +117,7 @@ def test_kill_9_of_ask_keeps_the_prompt_and_the_streamed_text(setup, server):
 
 
 async def test_an_answer_cut_by_a_crash_reads_as_interrupted_in_the_app_with_retry(setup, server):
-    db, config, env = setup
+    db, config, _ = setup
     store = Store(db)
     conversation = store.create_conversation(agent_id=store.default_agent().id)
     store.add_message(conversation.id, "user", "tell me")
@@ -150,7 +151,7 @@ async def test_an_answer_cut_by_a_crash_reads_as_interrupted_in_the_app_with_ret
 def test_kill_9_of_the_app_keeps_the_prompt_and_the_streamed_text(setup, server):
     if ensure_tmux() is None:
         pytest.skip("tmux is not available")
-    db, config, env = setup
+    db, _, env = setup
     server.script(Stream(chunks=WORDS, delay=0.05))
     session = Tmux(AGENTTERM, {k: env[k] for k in ("AGENTTERM_DB", "AGENTTERM_CONFIG", "HOME")}
                    | {"AGENTTERM_RELIABILITY_KEY": env["AGENTTERM_RELIABILITY_KEY"]})

@@ -13,11 +13,16 @@ import pytest
 
 from agentterm.config import load_settings
 from agentterm.llm import LLMClient
-from agentterm.store import Store, StoreError
-from agentterm.store import migrations
+from agentterm.store import Store, StoreError, migrations
 from tests.app_helpers import make_app, settle, until
 from tests.openai_server import Stream
-from tests.reliability_helpers import cli_env, one_error_line, read_rows, run_cli, write_config
+from tests.reliability_helpers import (
+    cli_env,
+    one_error_line,
+    read_rows,
+    run_cli,
+    write_config,
+)
 
 
 def digest(path: Path) -> str:
@@ -102,7 +107,7 @@ def read_only_dir(path: Path):
             path.chmod(0o700)
         return
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
-                          capture_output=True)
+                          capture_output=True, check=False)
     if done.returncode != 0:
         pytest.skip("cannot make a read-only directory as root without mount")
     try:
@@ -176,7 +181,7 @@ def test_a_full_disk_on_the_command_line_is_one_clear_line(tmp_path, server):
     mount = tmp_path / "small"
     mount.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
+                      capture_output=True, check=False).returncode != 0:
         pytest.skip("cannot mount a small file system")
     try:
         path = make_store(mount / "store.db", messages=1)

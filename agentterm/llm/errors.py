@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
+from agentterm.sanitize import strip_escapes
+
 # Every key the client has resolved in this process. Error text is scrubbed of them all, however
 # it was built: a server may echo the key back, a library may put it in a message.
 _secrets: set[str] = set()
@@ -34,7 +36,8 @@ def scrub(text: str) -> str:
 
 def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
     """Scrubbed, free of control characters and escape sequences, on one line, capped."""
-    text = _CONTROL.sub(" ", scrub(str(text)))
+    # Whole escape sequences go (not just their ESC): no "[31m" litter from a server's words.
+    text = _CONTROL.sub(" ", strip_escapes(scrub(str(text))))
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

@@ -23,6 +23,7 @@ from agentterm.models import Agent
 from agentterm.sanitize import one_line
 from agentterm.screens.agent_versions import VersionsScreen
 from agentterm.screens.confirm import ConfirmScreen
+from agentterm.widgets.fields import TextBox, TextField
 
 LABELS = {
     "name": "Name", "description": "Description", "status": "Status", "provider": "Provider",
@@ -178,8 +179,8 @@ class AgentEditorScreen(Screen[Agent | None]):
         default = one_line(settings.default_provider)
         yield Static(id="editor-title", markup=False)
         with VerticalScroll(id="form"):
-            yield self._field("Name", "name", Input(id="name", placeholder="required, unique", compact=True))
-            yield self._field("Description", "description", Input(id="description", compact=True))
+            yield self._field("Name", "name", TextField(id="name", placeholder="required, unique", compact=True))
+            yield self._field("Description", "description", TextField(id="description", compact=True))
             yield self._field(
                 "Status", "status", Select(STATUS_OPTIONS, allow_blank=False, id="status", compact=True)
             )
@@ -190,17 +191,17 @@ class AgentEditorScreen(Screen[Agent | None]):
             yield self._field(
                 "Model", "model",
                 Horizontal(
-                    Input(id="model", placeholder="the provider's default", compact=True),
+                    TextField(id="model", placeholder="the provider's default", compact=True),
                     Select([], prompt="pick from the provider", id="model-list", compact=True),
                     id="model-row",
                 ),
                 Static("", id="model-note", classes="note", markup=False),
             )
-            yield self._field("Temperature", "temperature", Input(id="temperature", placeholder="0 to 2", compact=True))
-            yield self._field("Top p", "top_p", Input(id="top_p", placeholder="0 to 1", compact=True))
-            yield self._field("Max tokens", "max_tokens", Input(id="max_tokens", placeholder="a positive whole number", compact=True))
-            yield self._field("Instructions", "instructions", TextArea(id="instructions", placeholder="the system prompt"))
-            yield self._field("Extra", "extra", TextArea(id="extra", placeholder='extra API parameters, a JSON object: {"seed": 1}'))
+            yield self._field("Temperature", "temperature", TextField(id="temperature", placeholder="0 to 2", compact=True))
+            yield self._field("Top p", "top_p", TextField(id="top_p", placeholder="0 to 1", compact=True))
+            yield self._field("Max tokens", "max_tokens", TextField(id="max_tokens", placeholder="a positive whole number", compact=True))
+            yield self._field("Instructions", "instructions", TextBox(id="instructions", placeholder="the system prompt"))
+            yield self._field("Extra", "extra", TextBox(id="extra", placeholder='extra API parameters, a JSON object: {"seed": 1}'))
         yield Footer()
 
     def on_mount(self) -> None:

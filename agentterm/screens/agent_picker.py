@@ -14,6 +14,7 @@ from rich.text import Text
 
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
+from agentterm.widgets.fields import TextField
 
 PickerResult = tuple[str, int | None]
 
@@ -99,7 +100,7 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield Static("New conversation", id="picker-title")
-            yield Input(placeholder="Type to filter agents", id="picker-filter", select_on_focus=False)
+            yield TextField(placeholder="Type to filter agents", id="picker-filter", select_on_focus=False)
             yield OptionList(id="picker-agents", markup=False)
             with Horizontal(id="picker-bar"):
                 yield Switch(value=False, id="picker-inactive")

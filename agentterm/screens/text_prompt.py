@@ -10,6 +10,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
+from agentterm.widgets.fields import TextBox, TextField
+
 
 class TextPromptScreen(ModalScreen[str | None]):
     """Dismisses with the text (enter, or ctrl+s when multi-line), or None when cancelled."""
@@ -66,9 +68,9 @@ class TextPromptScreen(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Static(Content(self.dialog_title), id="dialog-title")
             if self.multiline:
-                yield TextArea(self.value, id="value", soft_wrap=True)
+                yield TextBox(self.value, id="value", soft_wrap=True)
             else:
-                yield Input(self.value, id="value", select_on_focus=False)
+                yield TextField(self.value, id="value", select_on_focus=False)
             if self.help:
                 yield Static(Content(self.help), id="dialog-help")
             with Horizontal(id="dialog-buttons"):

@@ -20,6 +20,7 @@ from agentterm.humanize import relative_time
 from agentterm.models import Conversation, SearchHit
 from agentterm.sanitize import one_line
 from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
+from agentterm.widgets.fields import TextField
 from agentterm.widgets.guard import store_guarded
 
 VIEWS = ("inbox", "archive", "trash")
@@ -88,7 +89,7 @@ class ConversationList(Vertical):
         self.open_id: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Filter titles; enter searches text", id="filter")
+        yield TextField(placeholder="Filter titles; enter searches text", id="filter")
         yield Tabs(Tab("Inbox", id="inbox"), Tab("Archive", id="archive"), Tab("Trash", id="trash"),
                    id="views")
         yield ConversationOptions(id="conversations")

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import TextArea
+
+from agentterm.widgets.fields import TextBox
 
 
-class PromptInput(TextArea):
+class PromptInput(TextBox):
     """Enter sends; a pasted block of lines is inserted as it is, never sent."""
 
     BINDINGS = [
