@@ -1093,3 +1093,16 @@ def test_the_store_can_be_read_with_sqlite_utils(store, db_path):
     [row] = db["messages"].search("sqlite")
     assert row["content"] == "find me with sqlite-utils"
     assert os.access(db_path, os.R_OK)
+
+
+def test_search_ranks_only_the_newest_matches_past_the_cap(store, monkeypatch):
+    import agentterm.store.store as store_module
+
+    conversation = store.create_conversation()
+    best_but_oldest = store.add_message(conversation.id, "user", "kiwi kiwi kiwi kiwi")
+    newer = [store.add_message(conversation.id, "user", f"kiwi with many other words {i}")
+             for i in range(4)]
+    assert store.search("kiwi")[0].message_id == best_but_oldest.id
+    monkeypatch.setattr(store_module, "SEARCH_RANKED", 3)
+    ids = [hit.message_id for hit in store.search("kiwi")]
+    assert sorted(ids) == [m.id for m in newer[-3:]]

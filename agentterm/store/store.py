@@ -47,6 +47,8 @@ DEFAULT_AGENT_NAME = "Assistant"
 # Marks around the matched words in a search snippet: plain text, never markup.
 SNIPPET_OPEN = "«"
 SNIPPET_CLOSE = "»"
+# A search ranks at most this many matching messages, the newest (see _search).
+SEARCH_RANKED = 2000
 
 VIEWS = ("inbox", "archive", "trash", "all")
 # Each matches its partial index in migration 1 term for term, so SQLite picks that index.
@@ -688,6 +690,9 @@ class Store:
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Full-text matches in message text and titles, best first, outside the trash.
 
+        When more than SEARCH_RANKED messages match, the best of the newest SEARCH_RANKED are
+        returned: a word that common is ranked over recent history, in a few milliseconds.
+
         FTS5 syntax works ("exact phrase", prefix*, OR, NOT); text that is not valid syntax
         (an unbalanced quote, a bare AND) is searched as plain words instead of failing.
         """
@@ -706,6 +711,14 @@ class Store:
 
     def _search(self, match: str, limit: int) -> list[SearchHit]:
         marks = [SNIPPET_OPEN, SNIPPET_CLOSE]
+        # Ranking scores every match: a word in nearly every message costs 240 ms over 200,000
+        # messages. Past SEARCH_RANKED matches only the newest that many are ranked (13 ms); the
+        # rowid bound is an early-stopping walk of the FTS index, newest first.
+        bound = self._fetch(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            [match, SEARCH_RANKED - 1],
+        )
         # ORDER BY rank inside each FTS query lets FTS5 sort and stop early, so snippets are
         # made for the rows returned only, not for every match.
         messages = self._fetch(
@@ -715,9 +728,9 @@ class Store:
                  FROM messages_fts
                  JOIN messages m ON m.id = messages_fts.rowid
                  JOIN conversations c ON c.id = m.conversation_id
-                WHERE messages_fts MATCH ? AND c.deleted_at IS NULL
+                WHERE messages_fts MATCH ? AND messages_fts.rowid >= ? AND c.deleted_at IS NULL
                 ORDER BY messages_fts.rank LIMIT ?""",
-            [*marks, match, limit],
+            [*marks, match, bound[0]["rowid"] if bound else 0, limit],
         )
         titles = self._fetch(
             """SELECT c.id AS conversation_id, c.title AS conversation_title,
