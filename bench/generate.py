@@ -99,12 +99,15 @@ class Writer:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
+        # Word frequencies follow Zipf's law, as in real text: "the" is in nearly every message,
+        # which is what makes a search for a common word costly.
+        self.weights = [1 / (rank + 1) for rank in range(len(WORDS))]
         # Pools drawn once, then sampled: fast, and still varied enough for search and layout.
         self.sentences = [self._sentence() for _ in range(4000)]
 
     def _sentence(self) -> str:
         rng = self.rng
-        words = [rng.choice(WORDS) for _ in range(rng.randint(6, 22))]
+        words = rng.choices(WORDS, self.weights, k=rng.randint(6, 22))
         if rng.random() < 0.3:
             words[rng.randrange(len(words))] = f"`{rng.choice(WORDS)}()`"
         if rng.random() < 0.2:
@@ -211,7 +214,10 @@ def generate(db_path: Path, *, conversations: int, messages: int, seed: int, qui
             times = [t + shift for t in times]
         created, last = times[0], times[-1]
         archived = _iso(last + timedelta(days=1)) if rng.random() < 0.01 and index < ordinary else None
-        deleted = _iso(last + timedelta(days=2)) if rng.random() < 0.005 and index < ordinary else None
+        # Trashed within the last 20 days: the app purges the trash after 30, which would change
+        # the store under the benchmarks.
+        deleted = (_iso(BASE - timedelta(days=20 * rng.random()))
+                   if rng.random() < 0.005 and index < ordinary else None)
         cid = conn.execute(
             "INSERT INTO conversations (title, title_source, agent_id, agent_name, pinned, archived_at,"
             " deleted_at, created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -107,7 +107,15 @@ def write_config(port: int) -> Path:
     return path
 
 
-async def run_app(port: int, expected_chunks: int) -> dict:
+def apply_gc(mode: str) -> None:
+    """What the app would do after its first screen, to compare (--gc); "app" leaves it as is."""
+    if mode in ("freeze", "tuned"):
+        gc.freeze()
+    if mode == "tuned":
+        gc.set_threshold(10_000, 50, 1000)
+
+
+async def run_app(port: int, expected_chunks: int, gc_mode: str = "app") -> dict:
     from textual import events
 
     db = Path(tempfile.mkdtemp(prefix="stream-", dir=WORK)) / "agentterm.db"
@@ -128,6 +136,7 @@ async def run_app(port: int, expected_chunks: int) -> dict:
         await pilot.pause()
         await screen.open_draft(None)
         await pilot.pause()
+        apply_gc(gc_mode)
         pane = screen.chat_pane
         prompt = pane.prompt_input
         # Count deltas as the chat pane receives them, and sample CPU time at each tenth.
@@ -203,13 +212,13 @@ def per_chunk(result: dict) -> tuple[float, float]:
     return first, last
 
 
-def run_mode(text: str, delay: float) -> dict:
+def run_mode(text: str, delay: float, gc_mode: str = "app") -> dict:
     chunks = (len(text) + 3) // 4
     stream = {"kind": "stream", "text": text, "chunk_size": 4, "delay": delay, "usage": [20, chunks]}
     server = Server([stream, stream, {"kind": "complete", "text": "Bench long answer"}])
     try:
         sent, seen = send_time(server.port)
-        result = asyncio.run(run_app(server.port, seen))
+        result = asyncio.run(run_app(server.port, seen, gc_mode))
     finally:
         server.close()
     result["send"] = sent
@@ -238,14 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.001, help="seconds between chunks (paced run)")
     parser.add_argument("--unpaced", action="store_true", help="also run with no delay between chunks")
     parser.add_argument("--chars", type=int, default=80_000)
+    parser.add_argument("--gc", choices=["app", "freeze", "tuned"], default="app",
+                        help="garbage collector settings to compare: as the app leaves them, gc.freeze() "
+                             "after the first screen, or that and higher thresholds")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     text = answer_text(args.chars)
     print(f"# streaming a {len(text):,}-character Markdown answer in 4-character chunks, headless 120x40 "
           f"({machine()})")
-    report(f"paced at {args.delay * 1000:g} ms a chunk", run_mode(text, args.delay))
+    suffix = "" if args.gc == "app" else f", gc {args.gc}"
+    report(f"paced at {args.delay * 1000:g} ms a chunk{suffix}", run_mode(text, args.delay, args.gc))
     if args.unpaced:
-        report("unpaced (as fast as the server can send)", run_mode(text, 0.0))
+        report(f"unpaced (as fast as the server can send){suffix}", run_mode(text, 0.0, args.gc))
     return 0
 
 
