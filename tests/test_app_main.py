@@ -81,20 +81,53 @@ async def test_search_opens_the_conversation_at_the_match(settings, store, clien
         assert chat.at_latest and chat.views[-1].message.content == "answer 119"
 
 
-async def test_rename_with_f2(settings, store, client, server):
+async def test_rename_with_f2_edits_the_title_in_place(settings, store, client, server):
+    from agentterm.widgets.conversation_list import InlineRename
+
     _, _, new = seed_three(store)
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.main_screen.open_conversation(new.id)
         await pilot.press("f2")
         await pilot.pause()
-        assert isinstance(app.screen, TextPromptScreen)
+        field = app.query_one(InlineRename)
+        assert app.focused is field and field.value == new.title
+        # The field lies over the conversation's own row in the sidebar.
+        options = app.main_screen.sidebar.options
+        assert field.region.y == options.content_region.y
         await pilot.press("ctrl+u", *"Renamed [b]x[/b]", "enter")
         await pilot.pause()
         renamed = store.get_conversation(new.id)
         assert renamed.title == "Renamed [b]x[/b]" and renamed.title_source == "user"
-        prompt = app.main_screen.sidebar.options.get_option_at_index(0).prompt
+        assert not app.query(InlineRename)
+        prompt = options.get_option_at_index(0).prompt
         assert "Renamed [b]x[/b]" in str(prompt)
+
+
+async def test_escape_cancels_an_inline_rename(settings, store, client, server):
+    from agentterm.widgets.conversation_list import InlineRename
+
+    _, _, new = seed_three(store)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(new.id)
+        await pilot.press("f2", "ctrl+u", *"never saved", "escape")
+        await pilot.pause()
+        assert not app.query(InlineRename)
+        assert store.get_conversation(new.id).title == new.title
+
+
+async def test_rename_uses_a_dialog_when_the_sidebar_is_hidden(settings, store, client, server):
+    _, _, new = seed_three(store)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(new.id)
+        await pilot.press("ctrl+b", "f2")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press("ctrl+u", *"From the dialog", "enter")
+        await pilot.pause()
+        assert store.get_conversation(new.id).title == "From the dialog"
 
 
 async def test_sidebar_keys_pin_archive_and_tags(settings, store, client, server):

@@ -65,6 +65,8 @@ class ConversationActions:
 
         if (conversation := self._conversation(cid)) is None:
             return
+        if self.sidebar.start_rename(cid):  # type: ignore[attr-defined]
+            return  # in place, over its row; the dialog is for when the row is not on screen
 
         async def renamed(title: str | None) -> None:
             if title is not None and title.strip():

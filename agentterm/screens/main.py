@@ -130,6 +130,13 @@ class MainScreen(ConversationActions, Screen[None]):
         event.stop()
         await self.conversation_action(event.action, event.conversation_id)
 
+    @on(ConversationList.RenameSubmitted)
+    @store_guarded
+    async def _renamed_inline(self, event: ConversationList.RenameSubmitted) -> None:
+        event.stop()
+        self.store.rename_conversation(event.conversation_id, event.title)
+        await self._after_change(event.conversation_id)
+
     @on(ChatPane.ConversationChanged)
     @store_guarded
     def _changed(self, event: ChatPane.ConversationChanged) -> None:

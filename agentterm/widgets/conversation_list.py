@@ -61,6 +61,48 @@ class ConversationOptions(OptionList):
             self.post_message(ConversationList.ActionRequested(action, int(option.id[2:])))
 
 
+class InlineRename(TextField):
+    """The title field laid over a sidebar row: enter saves, escape or leaving it cancels."""
+
+    DEFAULT_CSS = """
+    InlineRename, InlineRename:focus {
+        position: absolute;
+        width: 100%;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $primary-muted;
+    }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, conversation_id: int, title: str) -> None:
+        super().__init__(value=title, select_on_focus=False)
+        self.conversation_id = conversation_id
+        self.done = False
+
+    def action_cancel(self) -> None:
+        self.finish(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.finish(event.value)
+
+    def on_blur(self) -> None:
+        self.finish(None)
+
+    def finish(self, title: str | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        sidebar = self.parent
+        if title is not None and title.strip() and isinstance(sidebar, ConversationList):
+            sidebar.post_message(ConversationList.RenameSubmitted(self.conversation_id, title.strip()))
+        if isinstance(sidebar, ConversationList):
+            sidebar.options.focus()
+        self.remove()
+
+
 class ConversationList(Vertical):
     """Lists conversations without reading a message body; search shows hits in the same list."""
 
@@ -77,6 +119,13 @@ class ConversationList(Vertical):
 
         action: str
         conversation_id: int
+
+    @dataclass
+    class RenameSubmitted(Message):
+        """The inline rename field was confirmed with this title."""
+
+        conversation_id: int
+        title: str
 
     def __init__(self, store: Store, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -128,6 +177,27 @@ class ConversationList(Vertical):
                               disabled=True)]
         self.options.set_options(options)
         self._highlight(keep)
+
+    def start_rename(self, conversation_id: int) -> bool:
+        """Edit the title in place, over its row; False when the row is not on screen."""
+        ids = [c.id for c in self.conversations]
+        if not self.display or self.hits is not None or conversation_id not in ids:
+            return False
+        index = ids.index(conversation_id)
+        options = self.options
+        options.highlighted = index
+        options.scroll_to_highlight()
+        line = options._index_to_line.get(index) if hasattr(options, "_index_to_line") else None
+        if line is None:
+            return False
+        row = line - round(options.scroll_offset.y)
+        if not 0 <= row < options.scrollable_content_region.height:
+            return False
+        field = InlineRename(conversation_id, self.conversations[index].title)
+        field.styles.offset = (0, options.content_region.y - self.content_region.y + row)
+        self.mount(field)
+        field.focus()
+        return True
 
     def _highlight(self, conversation_id: int | None) -> None:
         ids = [c.id for c in self.conversations]
