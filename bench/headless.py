@@ -99,13 +99,16 @@ class LoopMonitor:
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
         self.lates: list[float] = []
+        self.times: list[float] = []
         self._task: asyncio.Task | None = None
 
     async def _run(self) -> None:
         while True:
             before = time.perf_counter()
             await asyncio.sleep(self.interval)
-            self.lates.append(time.perf_counter() - before - self.interval)
+            now = time.perf_counter()
+            self.lates.append(now - before - self.interval)
+            self.times.append(now)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -114,9 +117,8 @@ class LoopMonitor:
         if self._task is not None:
             self._task.cancel()
 
-    def stalls(self, over: float) -> int:
-        return sum(1 for late in self.lates if late > over)
+    def stalls(self, over: float, since: float = 0.0) -> int:
+        return sum(1 for late, at in zip(self.lates, self.times) if late > over and at > since)
 
-    @property
-    def worst(self) -> float:
-        return max(self.lates, default=0.0)
+    def worst(self, since: float = 0.0) -> float:
+        return max((late for late, at in zip(self.lates, self.times) if at > since), default=0.0)

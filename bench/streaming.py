@@ -108,11 +108,12 @@ def write_config(port: int) -> Path:
 
 
 def apply_gc(mode: str) -> None:
-    """What the app would do after its first screen, to compare (--gc); "app" leaves it as is."""
-    if mode in ("freeze", "tuned"):
-        gc.freeze()
-    if mode == "tuned":
-        gc.set_threshold(10_000, 50, 1000)
+    """The collector as the app sets it a second after start ("app"; headless apps skip it, so
+    it is applied here), or left at Python's defaults ("default"), to compare (--gc)."""
+    if mode == "app":
+        from agentterm.app import settle_collector
+
+        settle_collector()
 
 
 async def run_app(port: int, expected_chunks: int, gc_mode: str = "app") -> dict:
@@ -191,9 +192,13 @@ async def run_app(port: int, expected_chunks: int, gc_mode: str = "app") -> dict
             "stored": len(store.get_message(answer.id).content),
             "marks": marks,
             "tenth": tenth,
-            "stalls50": monitor.stalls(0.05),
-            "stalls100": monitor.stalls(0.1),
-            "worst": monitor.worst,
+            # While it streams: from the first delta (the request's own start is reported apart:
+            # it includes importing openai when the app has not warmed it up yet).
+            "stalls50": monitor.stalls(0.05, first_delta[0]),
+            "stalls100": monitor.stalls(0.1, first_delta[0]),
+            "worst": monitor.worst(first_delta[0]),
+            "worst_before": max((late for late, at in zip(monitor.lates, monitor.times) if at <= first_delta[0]),
+                                default=0.0),
             "keys": keys,
             "gc_worst": max(pauses, default=0.0),
             "gc_count": len(pauses),
@@ -237,7 +242,8 @@ def report(name: str, result: dict) -> None:
     print(f"key typed while streaming, to frame   {median(result['keys']) * 1000:8.1f} ms median, "
           f"{max(result['keys']) * 1000:.1f} ms worst   target < 50 ms")
     print(f"event-loop stalls > 50 ms / > 100 ms  {result['stalls50']:8d} / {result['stalls100']}, worst "
-          f"{result['worst'] * 1000:.0f} ms")
+          f"{result['worst'] * 1000:.0f} ms (while streaming; before the first delta: worst "
+          f"{result['worst_before'] * 1000:.0f} ms)")
     print(f"GC pauses                             {result['gc_count']:8d}, worst {result['gc_worst'] * 1000:.1f} ms")
     print(f"answer stored                         {result['stored']:8,} characters; RSS {result['rss']:.0f} MB")
 
@@ -247,9 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.001, help="seconds between chunks (paced run)")
     parser.add_argument("--unpaced", action="store_true", help="also run with no delay between chunks")
     parser.add_argument("--chars", type=int, default=80_000)
-    parser.add_argument("--gc", choices=["app", "freeze", "tuned"], default="app",
-                        help="garbage collector settings to compare: as the app leaves them, gc.freeze() "
-                             "after the first screen, or that and higher thresholds")
+    parser.add_argument("--gc", choices=["app", "default"], default="app",
+                        help="the collector as the app sets it after start, or Python's defaults")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     text = answer_text(args.chars)
