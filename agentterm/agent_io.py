@@ -46,10 +46,12 @@ _MARKER_KEYS = ("format", "format_version", "extra_json")
 class AgentFileError(ValueError):
     """An agent file that cannot be read; the message names the file, line and field."""
 
-    def __init__(self, source: str, message: str, *, line: int | None = None, field: str | None = None):
+    def __init__(self, source: str, message: str, *, line: int | None = None, field: str | None = None,
+                 errors: dict[str, str] | None = None):
         self.source = source
         self.line = line
         self.field = field
+        self.errors = errors if errors is not None else ({field: message} if field else {})
         where = source if line is None else f"{source}, line {line}"
         super().__init__(f"{where}: {message}")
 
@@ -200,7 +202,12 @@ def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
         if isinstance(value, int) and not isinstance(value, bool):
             fields[key] = float(value)
     errors = validate_fields(fields)
-    if errors:
-        key = next(k for k in FIELDS if k in errors)
-        raise fail(key, errors[key])
+    keys = [k for k in FIELDS if k in errors]
+    if len(keys) == 1:
+        raise fail(keys[0], errors[keys[0]])
+    if keys:
+        # Every bad field at once, so one round of edits fixes the file.
+        parts = [(f"line {line}: " if (line := _line_of(text, k)) else "") + f"{k} {errors[k]}" for k in keys]
+        raise AgentFileError(source, f"{len(keys)} fields are invalid: " + "; ".join(parts),
+                             field=keys[0], errors={k: errors[k] for k in keys})
     return fields

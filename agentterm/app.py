@@ -131,7 +131,8 @@ class AgentTermApp(App[None]):
         if self._exception is None:
             self._exception = error
             self._exception_event.set()
-        self._exit_renderables.append(Text(self.crash_report(error)))
+        if not self._exit_renderables:  # the first error says it; the rest follow from it
+            self._exit_renderables.append(Text(self.crash_report(error)))
         self._close_messages_no_wait()
 
     def crash_report(self, error: BaseException) -> str:

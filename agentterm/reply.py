@@ -17,7 +17,18 @@ if TYPE_CHECKING:
     from agentterm.store import Store
 
 FLUSH_INTERVAL = 0.5
+# About 250,000 tokens: more than any model's context window, and still quick to edit, store and
+# send. A longer prompt is refused whole, before anything is stored or sent (docs/reliability.md).
+MAX_PROMPT_CHARS = 1_000_000
 CONTINUE_PROMPT = "Continue exactly where your previous answer stopped. Do not repeat anything."
+
+
+def prompt_too_long(prompt: str) -> str | None:
+    """Why the prompt cannot be sent (too long), or None when it can."""
+    if len(prompt) <= MAX_PROMPT_CHARS:
+        return None
+    return (f"The prompt has {len(prompt):,} characters; the most agentterm sends is "
+            f"{MAX_PROMPT_CHARS:,}.")
 
 
 class ReplyRefused(Exception):
@@ -203,6 +214,8 @@ async def send(
                            "Restore it first (u in the sidebar's Trash, or `agentterm chats restore ID`).")
     agent = store.get_agent(conversation.agent_id) if conversation.agent_id else None
     _check_agent(agent)
+    if prompt is not None and (why := prompt_too_long(prompt)):
+        raise ReplyRefused(why, "Send a shorter prompt, or the long text as several.")
 
     existing: Message | None = None
     history = store.all_messages(conversation_id)

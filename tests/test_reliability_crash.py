@@ -158,7 +158,7 @@ def test_kill_9_of_the_app_keeps_the_prompt_and_the_streamed_text(setup, server)
     try:
         session.wait_for("Inbox", timeout=30)
         session.send("C-n")
-        session.wait_for("Assistant")
+        session.wait_for("Type to filter agents")  # the picker, the default agent highlighted
         session.send("Enter")
         session.wait_for("Type a prompt")
         session.type("tell me")

@@ -14,8 +14,8 @@ from agentterm.screens.agent_editor import AgentEditorScreen
 from agentterm.screens.agent_picker import AgentPickerScreen
 from agentterm.screens.agents import AgentsScreen
 from agentterm.screens.confirm import ConfirmScreen
-from agentterm.screens.text_prompt import TextPromptScreen
 from agentterm.store import Store
+from agentterm.widgets.fields import TextField
 from tests.app_helpers import NOW, make_app, set_times, settle, until
 from tests.openai_server import Error, Stream
 from tests.reliability_helpers import (
@@ -117,15 +117,23 @@ async def test_untrusted_text_is_text_on_every_screen(app_parts, server, tmp_pat
         await pilot.pause()
         assert_shown_as_text(app)
 
+        # Rename: the title in an editable field (inline over its sidebar row, or in a dialog).
+        app.main_screen.chat_pane.prompt_input.focus()
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.focused, TextField) and "Title" in app.focused.value)
+        await settle(pilot)
+        assert_shown_as_text(app, editable=True)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.main_screen)
+
         for key, screen_type in (("ctrl+n", AgentPickerScreen), ("ctrl+g", AgentsScreen),
-                                 ("ctrl+d", ConfirmScreen), ("f2", TextPromptScreen),
-                                 ("ctrl+e", AgentEditorScreen)):
+                                 ("ctrl+d", ConfirmScreen), ("ctrl+e", AgentEditorScreen)):
             app.main_screen.chat_pane.prompt_input.focus()
             await pilot.press(key)
             await until(pilot, lambda kind=screen_type: isinstance(app.screen, kind))
             await settle(pilot)
             assert_shown_as_text(app, expect=("Agent [@click=app.quit]",) if key in ("ctrl+n", "ctrl+g") else (),
-                                 editable=screen_type in (AgentEditorScreen, TextPromptScreen))
+                                 editable=screen_type is AgentEditorScreen)
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is app.main_screen)
         assert app.is_running

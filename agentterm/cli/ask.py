@@ -31,6 +31,10 @@ def read_prompt(words: list[str]) -> str:
         text = " ".join(words)
     if not text.strip():
         raise CliError("the prompt is empty.", "Give a prompt, or pipe one in with `-`.", code=2)
+    from agentterm.reply import prompt_too_long
+
+    if why := prompt_too_long(text):
+        raise CliError(why, "Nothing was stored or sent; send a shorter prompt.", code=2)
     return text
 
 

@@ -159,6 +159,10 @@ class ChatPane(Vertical):
             self.notify("An answer is still streaming: press escape to stop it first.",
                         severity="warning")
             return False
+        if prompt is not None and (why := reply.prompt_too_long(prompt)):
+            self.notify(f"{why} Your prompt is still in the box.", title="Not sent",
+                        severity="error", markup=False)
+            return False
         if self.agent is not None:
             self.agent = self.store.get_agent(self.agent.id) or self.agent
             if self.agent.status == "paused":

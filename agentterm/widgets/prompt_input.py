@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 
@@ -40,6 +41,17 @@ class PromptInput(TextBox):
             placeholder=placeholder,
             id=id,
         )
+
+    def _on_paste(self, event: events.Paste) -> None:
+        from agentterm.reply import prompt_too_long
+
+        # Refused whole, not cut: a cut prompt would read as complete. prevent_default keeps
+        # TextArea's own handler (next in the MRO) from inserting it; otherwise that one runs.
+        if why := prompt_too_long(self.text + event.text):
+            event.prevent_default()
+            event.stop()
+            self.notify(f"{why} The paste was not inserted.", title="Too long to paste",
+                        severity="warning", markup=False)
 
     def action_submit(self) -> None:
         # A priority binding runs in the app before the keys typed just ahead of it reach this
