@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from textual.pilot import Pilot
-from textual.widgets import Markdown
 
 from agentterm.app import AgentTermApp
 from agentterm.models import Conversation, to_iso
@@ -61,7 +60,7 @@ def seed_conversation(store, title: str, exchanges: list[tuple[str, str]], *, ag
 def answer_text(app: AgentTermApp, message_id: int) -> str:
     view = app.main_screen.chat_pane.chat_view.view_for(message_id)
     assert view is not None, f"message {message_id} is not shown"
-    return view.query_one(Markdown).source
+    return view.source
 
 
 def option_ids(app: AgentTermApp) -> list[int]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual import events
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from agentterm.screens.confirm import ConfirmScreen
+from agentterm.widgets.markdown_text import MarkdownText
 from agentterm.widgets.message import MessageView
 from tests.app_helpers import answer_text, make_app, seed_conversation, settle, until
 from tests.openai_server import Complete, Error, Stream
@@ -67,7 +68,7 @@ async def test_escape_stops_the_answer_and_keeps_the_partial_text(settings, stor
         await start_new_chat(pilot)
         await type_and_send(pilot, "talk")
         pane = app.main_screen.chat_pane
-        await until(pilot, lambda: any(v.message.role == "assistant" and v.query_one(Markdown).source
+        await until(pilot, lambda: any(v.message.role == "assistant" and v.source
                                        for v in pane.chat_view.views))
         await pilot.press("escape")
         await settle(pilot)
@@ -202,8 +203,8 @@ async def test_a_link_opens_only_after_confirming_the_full_url(settings, store, 
         await app.main_screen.open_conversation(conversation.id)
         await pilot.pause()
         view = app.main_screen.chat_pane.chat_view.views[-1]
-        markdown = view.query_one(Markdown)
-        markdown.post_message(Markdown.LinkClicked(markdown, "https://example.com/a/very/long/path?q=1"))
+        markdown = view.query_one(MarkdownText)
+        markdown.post_message(MarkdownText.LinkClicked("https://example.com/a/very/long/path?q=1"))
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert "https://example.com/a/very/long/path?q=1" in app.screen.body

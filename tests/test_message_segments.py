@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from textual.widgets import Markdown
-
 from agentterm.widgets.chat_pane import ChatPane
+from agentterm.widgets.markdown_text import MarkdownText
 from agentterm.widgets.message import SEGMENT_CHARS, segments, split_point
-from tests.app_helpers import make_app, seed_conversation, settle
+from tests.app_helpers import make_app, seed_conversation, settle, until
 
 FENCE = "```python\n" + "x = 1\n\n" * 400 + "```\n\n"
 
@@ -42,11 +41,12 @@ async def test_a_long_streamed_answer_spans_several_widgets(settings, store, cli
             pane.post_message(ChatPane.ReplyDelta(answer.id, text[start:start + 37]))
         await settle(pilot)
         view = pane.chat_view.view_for(answer.id)
-        blocks = list(view.query(Markdown))
+        await until(pilot, lambda: not view.pending)
+        blocks = list(view.query(MarkdownText))
         assert len(blocks) == len(segments(text))
         assert "".join(b.source for b in blocks) == text
 
         finished = store.update_message(answer.id, content=text, status="complete")
         pane.post_message(ChatPane.ReplyFinished(finished))
         await settle(pilot)
-        assert "".join(b.source for b in view.query(Markdown)) == text
+        assert "".join(b.source for b in view.query(MarkdownText)) == text

@@ -156,7 +156,7 @@ async def test_a_fault_in_the_app(scene, monkeypatch):
             status = str(view.query_one(".message-status").render())
             assert view.has_class("-error")
             assert error in status and hint in status and "[retry]" in status
-            shown = view.query_one("Markdown").source
+            shown = view.source
             assert shown == scene.fault.partial
             assert app.is_running and app.return_code is None
             assert not any("Traceback" in str(n.message) for n in app._notifications)
@@ -170,6 +170,19 @@ async def test_a_fault_in_the_app(scene, monkeypatch):
             await settle(pilot)
             scene.check_recovered()
             answer = store.all_messages(failed.conversation_id)[-1]
-            assert pane.chat_view.view_for(answer.id).query_one("Markdown").source == RECOVERED
+            assert pane.chat_view.view_for(answer.id).source == RECOVERED
     finally:
         store.close()
+
+
+async def test_our_timeout_is_far_below_openais_600_seconds(monkeypatch):
+    from agentterm.config import default_settings
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-unused-0000")
+    settings = default_settings()
+    client = LLMClient(settings)
+    connection = await client._connection(settings.provider(None))
+    timeout = connection.client.timeout
+    assert settings.provider(None).timeout == 60
+    assert timeout.read == timeout.connect == 60  # openai's own default would be 600
+    await client.aclose()

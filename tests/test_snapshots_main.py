@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Input, TextArea
 
 from agentterm.widgets.chat_pane import ChatPane
-from tests.app_helpers import make_app, seed_conversation, set_times, NOW
+from tests.app_helpers import make_app, seed_conversation, set_times, until, NOW
 
 ANSWER = """Here is a plan:
 
@@ -92,7 +92,9 @@ def test_answer_mid_stream(snap_compare, settings, store, client, seeded):
         pane.post_message(ChatPane.ReplyStarted(answer))
         for chunk in ("Then you ", "**water** it", " every", " morning:\n\n- early\n- ", "gently"):
             pane.post_message(ChatPane.ReplyDelta(answer.id, chunk))
-        await pilot.pause()
+        # Chunks are shown together a moment later, not one by one.
+        await until(pilot, lambda: (view := pane.chat_view.view_for(answer.id)) is not None
+                    and view.source.endswith("gently"))
         pane.update_status()
         await pilot.pause()
         still(pilot)

@@ -18,6 +18,8 @@ WINDOW = 50
 FIRST = 8
 BATCH = 5
 BATCH_PAUSE = 1 / 60
+FILL_DELAY = 0.1
+"""The rest of the window waits this long (seconds), so the first screenful is drawn at once."""
 STREAM_KEEP = 6
 
 
@@ -110,12 +112,14 @@ class ChatView(VerticalScroll, can_focus=True):
               after: list[MessageView] | None = None) -> None:
         if before or after:
             self._filling = True
-            self.run_worker(self._fill_batches(before, keep, after or []), group="fill", exclusive=True)
+            self.run_worker(self._fill_batches(before, keep, after or [], delay=FILL_DELAY),
+                            group="fill", exclusive=True)
 
     async def _fill_batches(self, before: list[MessageView], keep: MessageView | None,
-                            after: list[MessageView]) -> None:
-        """Mount views a few at a time (Markdown widgets are costly), keeping the view still."""
+                            after: list[MessageView], *, delay: float = 0.0) -> None:
+        """Mount views a few at a time, keeping the view still."""
         try:
+            await asyncio.sleep(delay)
             for start in range(0, len(after), BATCH):
                 await self.mount_all(after[start:start + BATCH])
                 await asyncio.sleep(BATCH_PAUSE)
@@ -168,8 +172,8 @@ class ChatView(VerticalScroll, can_focus=True):
     async def trim(self, keep: int = STREAM_KEEP) -> None:
         """Unmount all but the newest `keep` messages (they load again on scrolling up).
 
-        While an answer streams, every layout pass visits every mounted widget, and each
-        Markdown message is dozens of them: fewer mounted, cheaper tokens.
+        While an answer streams, every layout pass visits every mounted widget: fewer mounted,
+        cheaper chunks.
         """
         views = self.views
         if len(views) <= keep:
@@ -209,6 +213,10 @@ class ChatView(VerticalScroll, can_focus=True):
         self._update_jump()
 
     def on_resize(self) -> None:
+        if self.following:
+            # Shown in place of the dashboard, this view had no size when its first layout
+            # anchored it, so that layout scrolled past the end: lay out again with the real size.
+            self.refresh(layout=True)
         self._update_jump()
 
     def action_scroll_end(self) -> None:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from time import monotonic
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
-from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.timer import Timer
+from textual.widgets import Static
 
 from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
+from agentterm.widgets.markdown_text import MarkdownText
 
 # A long answer is several Markdown widgets of about this many characters each, split where a
-# paragraph ends outside a code fence: one widget's layout cost grows with its blocks, so
-# streaming stays as cheap at the end of a long answer as at its start.
+# paragraph ends outside a code fence: while it streams only the last one is laid out again, so
+# a chunk costs the same at the end of a long answer as at its start.
 SEGMENT_CHARS = 2000
+FLUSH_INTERVAL = 0.05
+"""Streamed text is shown at most this often (seconds): one layout for many chunks."""
+FLUSH_SHARE = 0.25
+"""...and never so often that showing it takes more than this share of the time."""
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -54,6 +60,14 @@ def segments(text: str, size: int = SEGMENT_CHARS) -> list[str]:
         text = text[end:]
     pieces.append(text)
     return pieces
+
+
+class _Line(Static):
+    """The header or the status line: a click on one of its words asks the message to act."""
+
+    def action_request(self, action: str) -> None:
+        if isinstance(self.parent, MessageView):
+            self.parent.action_request(action)
 
 
 class MessageView(Vertical, can_focus=True):
@@ -89,24 +103,28 @@ class MessageView(Vertical, can_focus=True):
         self.agent_name = agent_name
         self.now = now
         self.last_prompt = last_prompt
-        self._stream: MarkdownStream | None = None
         self._filter: EscapeFilter | None = None
+        self._pending: list[str] = []
+        self._flush_timer: Timer | None = None
+        self._flushed_at = 0.0
         self._segments: list[str] = []
         """The text of each Markdown widget of the answer, the last one still growing."""
+        self.flushes = 0
+        """How many times streamed text was shown (each a layout): far fewer than the chunks."""
 
     @property
     def message_id(self) -> int:
         return self.message.id
 
     def compose(self) -> ComposeResult:
-        yield Static(self._header(), classes="message-header")
+        yield _Line(self._header(), classes="message-header")
         if self.message.role == "assistant":
             self._segments = segments(strip_escapes(self.message.content))
             for piece in self._segments:
-                yield Markdown(piece, open_links=False)
+                yield MarkdownText(piece, classes="message-body")
         else:
             yield Static(Content(strip_escapes(self.message.content)), classes="message-body")
-        yield Static(self._status(), classes="message-status")
+        yield _Line(self._status(), classes="message-status")
 
     def _header(self) -> Content:
         message = self.message
@@ -169,66 +187,107 @@ class MessageView(Vertical, can_focus=True):
     def action_request(self, action: str) -> None:
         self.post_message(self.ActionRequested(self.message.id, action))
 
-    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+    def on_markdown_text_link_clicked(self, event: MarkdownText.LinkClicked) -> None:
         event.stop()
         self.post_message(self.LinkOpenRequested(event.href))
 
-    # Streaming: the worker's events arrive as messages; the chat pane calls these.
+    # Streaming: the worker's events arrive as messages; the chat pane calls these. Chunks are
+    # buffered and shown together, at most every FLUSH_INTERVAL: one layout for many chunks.
+
+    @property
+    def bodies(self) -> list[MarkdownText]:
+        return list(self.query_children(MarkdownText))
+
+    @property
+    def source(self) -> str:
+        """The answer's text as shown so far (chunks still buffered are not yet shown)."""
+        return "".join(self._segments)
 
     def start_stream(self) -> None:
         self._filter = EscapeFilter()
-        self._stream = Markdown.get_stream(self.query(Markdown).last())
+        self._pending.clear()
+        if not self._segments:
+            self._segments = [""]
+        if not self.bodies:
+            self.mount(MarkdownText("", classes="message-body"), before=self.query_one(".message-status"))
 
     async def write(self, delta: str) -> None:
-        if self._stream is None:
+        """Take a chunk of the answer: shown at once after a pause, else with the next flush."""
+        if self._filter is None:
             self.start_stream()
-        assert self._stream is not None and self._filter is not None
-        text = self._filter.feed(delta)
-        current = self._segments[-1]
-        if len(current) + len(text) > SEGMENT_CHARS and (
-                end := split_point(current + text, max(len(current) - 1, 0))) is not None:
-            # Close this widget at the paragraph's end and go on in a fresh one.
-            head, text = (current + text)[len(current):end], (current + text)[end:]
-            await self._stream.write(head)
-            await self._stream.stop()
-            self._segments[-1] = current + head
+        assert self._filter is not None
+        self._pending.append(delta)
+        if self._flush_timer is None:
+            bodies = self.bodies
+            interval = max(FLUSH_INTERVAL, (bodies[-1].layout_time if bodies else 0.0) / FLUSH_SHARE)
+            wait = max(self._flushed_at + interval - monotonic(), 0.001)
+            self._flush_timer = self.set_timer(wait, self._flush)
+
+    @property
+    def pending(self) -> bool:
+        """Chunks are waiting to be shown."""
+        return bool(self._pending)
+
+    def _flush(self) -> None:
+        """Show the buffered chunks: only the last Markdown widget is laid out again."""
+        self._flush_timer = None
+        if self._filter is None or not self._pending:
+            return
+        text = self._filter.feed("".join(self._pending))
+        self._pending.clear()
+        self._flushed_at = monotonic()
+        self._extend(text)
+        self.flushes += 1
+
+    def _extend(self, text: str) -> None:
+        bodies = self.bodies
+        current = self._segments[-1] + text
+        frozen = len(self._segments[-1])
+        # Close the growing widget where a paragraph ends past SEGMENT_CHARS, and go on in a
+        # fresh one: it is never laid out again.
+        while len(current) > SEGMENT_CHARS and (
+                end := split_point(current, max(SEGMENT_CHARS, frozen) - 1)) is not None and end < len(current):
+            self._segments[-1] = current[:end]
+            bodies[-1].update(current[:end])
+            current = current[end:]
+            frozen = 0
             self._segments.append("")
-            markdown = Markdown("", open_links=False)
-            await self.mount(markdown, before=self.query_one(".message-status"))
-            self._stream = Markdown.get_stream(markdown)
-        self._segments[-1] += text
-        await self._stream.write(text)
+            bodies.append(MarkdownText("", classes="message-body"))
+            self.mount(bodies[-1], before=self.query_one(".message-status"))
+        self._segments[-1] = current
+        bodies[-1].update(current)
+
+    def _stop_stream(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self._filter = None
+        self._pending.clear()
 
     async def finish(self, message: Message) -> None:
-        """End the stream, then render the stored text once so the final blocks are exact.
+        """End the stream and show the stored text, which is the exact answer.
 
-        Only the last segment is rendered again: the earlier ones are already exact.
+        The widgets already showing the start of it stay as they are; only the rest is laid out.
         """
-        if self._stream is not None:
-            try:
-                await self._stream.stop()
-            finally:
-                self._stream = None
+        self._stop_stream()
         self.refresh_message(message)
         text = strip_escapes(message.content)
         done = "".join(self._segments[:-1])
-        blocks = list(self.query(Markdown))
-        if text.startswith(done) and len(blocks) == len(self._segments):
+        bodies = self.bodies
+        if text.startswith(done) and len(bodies) == len(self._segments) and bodies:
             self._segments[-1] = text[len(done):]
-            await blocks[-1].update(self._segments[-1])
+            self._extend("")
             return
-        await self.query(Markdown).remove()
+        await self.query(MarkdownText).remove()
         self._segments = segments(text)
-        await self.mount_all([Markdown(piece, open_links=False) for piece in self._segments],
+        await self.mount_all([MarkdownText(piece, classes="message-body") for piece in self._segments],
                              before=self.query_one(".message-status"))
 
     def on_unmount(self) -> None:
         # Removed mid-stream (another conversation opened): the worker goes on storing the
         # answer, but nothing is left to render into.
-        if self._stream is not None and self._stream._task is not None:
-            self._stream._task.cancel()
-        self._stream = None
+        self._stop_stream()
 
     @property
     def streaming(self) -> bool:
-        return self._stream is not None
+        return self._filter is not None

@@ -1,0 +1,312 @@
+"""Markdown shown as one widget, laid out into Content lines at its width; links ask first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from time import perf_counter
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from textual.content import Content, Span
+from textual.geometry import Size
+from textual.message import Message
+from textual.selection import Selection
+from textual.style import Style
+from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from markdown_it.tree import SyntaxTreeNode
+
+# Bare addresses in prose are links too (as GitHub shows them); markdown-it's own linkify makes
+# parsing several times slower, and this regular expression does the same job here.
+BARE_URL = re.compile(r"\bhttps?://[^\s<>()\[\]`]*[^\s<>()\[\]`.,;:!?'\"*_]")
+BULLETS = "•◦▪"
+CODE_PAD = 2
+STYLES = {
+    "code_inline": "$text-warning on $warning-muted",
+    "em": "italic",
+    "strong": "bold",
+    "s": "strike",
+    "bullet": "$text-primary",
+    "quote": "$text-primary 50%",
+    "rule": "$secondary",
+    "table_header": "bold $text-primary",
+    "table_rule": "$foreground 30%",
+    "code": "on $foreground 6%",
+}
+HEADINGS = {
+    "h1": "$markdown-h1-color $markdown-h1-text-style",
+    "h2": "$markdown-h2-color $markdown-h2-text-style",
+    "h3": "$markdown-h3-color $markdown-h3-text-style",
+    "h4": "$markdown-h4-color $markdown-h4-text-style",
+    "h5": "$markdown-h5-color $markdown-h5-text-style",
+    "h6": "$markdown-h6-color $markdown-h6-text-style",
+}
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    # Imported on first use: markdown-it is not needed to show the first screen.
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+@lru_cache(maxsize=1024)
+def _link_style(href: str) -> Style:
+    return Style.from_meta({"@click": f"link({href!r})"})
+
+
+def render_lines(source: str, width: int) -> list[Content]:
+    """The Markdown source laid out as lines of at most `width` cells (never parsed as markup)."""
+    from markdown_it.tree import SyntaxTreeNode
+
+    if not source.strip():
+        return []
+    tree = SyntaxTreeNode(_parser().parse(source))
+    return _blocks(tree.children, max(width, 4))
+
+
+def _blocks(nodes: list[SyntaxTreeNode], width: int, *, tight: bool = False) -> list[Content]:
+    lines: list[Content] = []
+    for node in nodes:
+        block = _block(node, width)
+        if not block:
+            continue
+        if lines and not (tight and node.type == "paragraph" and node.hidden) and not (
+                tight and node.type in ("bullet_list", "ordered_list")):
+            lines.append(Content(""))
+        lines.extend(block)
+    return lines
+
+
+def _block(node: SyntaxTreeNode, width: int) -> list[Content]:
+    kind = node.type
+    if kind == "paragraph":
+        return _inline(node.children[0] if node.children else None).wrap(width)
+    if kind == "heading":
+        text = _inline(node.children[0] if node.children else None)
+        return text.stylize_before(HEADINGS.get(node.tag, "bold")).wrap(width)
+    if kind in ("bullet_list", "ordered_list"):
+        return _list(node, width)
+    if kind == "blockquote":
+        bar = Content.styled("▌ ", STYLES["quote"])
+        return [bar + line for line in _blocks(node.children, width - 2)]
+    if kind in ("fence", "code_block"):
+        return _code(node.content, (node.info or "").split(" ", 1)[0], width)
+    if kind == "hr":
+        return [Content.styled("─" * width, STYLES["rule"])]
+    if kind == "table":
+        return _table(node, width)
+    if kind == "html_block":
+        return Content(node.content.rstrip("\n")).wrap(width)
+    if node.children:
+        return _blocks(node.children, width)
+    return Content(node.content).wrap(width) if node.content else []
+
+
+def _list(node: SyntaxTreeNode, width: int) -> list[Content]:
+    ordered = node.type == "ordered_list"
+    start = int(node.attrs.get("start", 1)) if ordered else 1
+    items = [child for child in node.children if child.type == "list_item"]
+    depth, parent = 0, node.parent
+    while parent is not None:
+        depth += parent.type == "bullet_list"
+        parent = parent.parent
+    if ordered:
+        size = len(f"{start + len(items) - 1}.") + 1
+        marks = [f"{start + index}.".rjust(size - 1) + " " for index in range(len(items))]
+    else:
+        size = 2
+        marks = [BULLETS[depth % len(BULLETS)] + " "] * len(items)
+    # A tight list's paragraphs are "hidden": its items sit on consecutive lines.
+    tight = all(child.hidden for item in items for child in item.children if child.type == "paragraph")
+    lines: list[Content] = []
+    indent = Content(" " * size)
+    for mark, item in zip(marks, items):
+        body = _blocks(item.children, width - size, tight=tight) or [Content("")]
+        if lines and not tight:
+            lines.append(Content(""))
+        lines.append(Content.styled(mark, STYLES["bullet"]) + body[0])
+        lines.extend(indent + line for line in body[1:])
+    return lines
+
+
+def _code(code: str, language: str, width: int) -> list[Content]:
+    from textual.highlight import highlight
+
+    code = code.rstrip("\n").expandtabs(4)
+    inner = max(width - 2 * CODE_PAD, 2)
+    # No language named: shown plain, since guessing one costs more than the rest together.
+    text = highlight(code, language=language or "text") if code else Content("")
+    pad = Content(" " * CODE_PAD)
+    blank = Content(" " * width).stylize(STYLES["code"])
+    lines = [blank]
+    for line in text.split("\n", allow_blank=True):
+        for part in (line.fold(inner) if line.cell_length > inner else [line]):
+            lines.append((pad + part.pad_right(inner - part.cell_length) + pad).stylize_before(STYLES["code"]))
+    lines.append(blank)
+    return lines
+
+
+def _table(node: SyntaxTreeNode, width: int) -> list[Content]:
+    rows: list[list[Content]] = []
+    header_rows = 0
+    for section in node.children:
+        for row in section.children:
+            cells = [_inline(cell.children[0] if cell.children else None) for cell in row.children]
+            rows.append(cells)
+            if section.type == "thead":
+                header_rows += 1
+    if not rows:
+        return []
+    columns = max(len(row) for row in rows)
+    for row in rows:
+        row.extend(Content("") for _ in range(columns - len(row)))
+    separator = Content.styled(" │ ", STYLES["table_rule"])
+    room = max(width - 3 * (columns - 1), columns)
+    natural = [max(max((row[c].cell_length for row in rows), default=0), 1) for c in range(columns)]
+    widths = natural[:]
+    while sum(widths) > room:
+        # Take a cell from the widest column until the table fits.
+        widest = max(range(columns), key=lambda c: widths[c])
+        if widths[widest] <= 3:
+            break
+        widths[widest] -= 1
+    lines: list[Content] = []
+    for index, row in enumerate(rows):
+        wrapped = [cell.wrap(widths[c]) or [Content("")] for c, cell in enumerate(row)]
+        for y in range(max(len(cell) for cell in wrapped)):
+            parts = []
+            for c, cell in enumerate(wrapped):
+                part = cell[y] if y < len(cell) else Content("")
+                part = part.pad_right(widths[c] - part.cell_length)
+                if index < header_rows:
+                    part = part.stylize_before(STYLES["table_header"])
+                parts.append(part)
+            lines.append(separator.join(parts).rstrip())
+        if index == header_rows - 1:
+            lines.append(Content.styled("─┼─".join("─" * w for w in widths), STYLES["table_rule"]))
+    return lines
+
+
+def _inline(node: SyntaxTreeNode | None) -> Content:
+    """An inline node's text with its styles; links become a click that asks before opening."""
+    if node is None:
+        return Content("")
+    text: list[str] = []
+    spans: list[Span] = []
+    position = 0
+
+    def add(piece: str, style: str | Style | None = None) -> None:
+        nonlocal position
+        if not piece:
+            return
+        text.append(piece)
+        if style is not None:
+            spans.append(Span(position, position + len(piece), style))
+        position += len(piece)
+
+    def walk(parent: SyntaxTreeNode, in_link: bool) -> None:
+        for child in parent.children:
+            kind = child.type
+            if kind == "text":
+                start = position
+                add(child.content)
+                if not in_link:
+                    for match in BARE_URL.finditer(child.content):
+                        spans.append(Span(start + match.start(), start + match.end(),
+                                          _link_style(match.group())))
+            elif kind == "softbreak":
+                add(" ")
+            elif kind == "hardbreak":
+                add("\n")
+            elif kind == "code_inline":
+                add(child.content, STYLES["code_inline"])
+            elif kind == "html_inline":
+                add(child.content)
+            elif kind == "image":
+                start = position
+                add("🖼 ")
+                walk(child, True)
+                spans.append(Span(start, position, _link_style(str(child.attrs.get("src", "")))))
+            elif kind == "link":
+                start = position
+                walk(child, True)
+                spans.append(Span(start, position, _link_style(str(child.attrs.get("href", "")))))
+            elif kind in ("em", "strong", "s"):
+                start = position
+                walk(child, in_link)
+                spans.append(Span(start, position, STYLES[kind]))
+            elif child.children:
+                walk(child, in_link)
+            else:
+                add(child.content)
+
+    walk(node, False)
+    return Content("".join(text), spans)
+
+
+class MarkdownText(Widget):
+    """Markdown in one widget, where Textual's Markdown mounts one widget per block (each laid out
+    again on every change). Laid out again only when its width or its text changes; selectable
+    as text; a click on a link posts LinkClicked and opens nothing."""
+
+    DEFAULT_CSS = """
+    MarkdownText {
+        height: auto;
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    """
+
+    @dataclass
+    class LinkClicked(Message):
+        """A link in the text was clicked; whoever handles it decides whether to open it."""
+
+        href: str
+
+    def __init__(self, source: str = "", *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self._source = source
+        self._laid_out: tuple[int, Content, int] | None = None
+        self.layout_time = 0.0
+        """Seconds the last layout took: a streaming answer shows its chunks less often if it grows."""
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def update(self, source: str) -> None:
+        """Show another text; only this widget is laid out again."""
+        if source == self._source:
+            return
+        self._source = source
+        self._laid_out = None
+        self.refresh(layout=True)
+
+    def _layout(self, width: int) -> tuple[Content, int]:
+        laid_out = self._laid_out
+        if laid_out is None or laid_out[0] != width:
+            started = perf_counter()
+            lines = render_lines(self._source, width)
+            laid_out = self._laid_out = (width, Content("\n").join(lines), len(lines))
+            self.layout_time = perf_counter() - started
+        return laid_out[1], laid_out[2]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._layout(width)[1]
+
+    def render(self) -> Content:
+        return self._layout(self.size.width)[0]
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = str(self._layout(self.size.width)[0])
+        extracted = selection.extract(text)
+        # Code blocks are padded to the width: copied text should not be.
+        return "\n".join(line.rstrip() for line in extracted.split("\n")), "\n"
+
+    def action_link(self, href: str) -> None:
+        self.post_message(self.LinkClicked(unquote(href)))

@@ -1,0 +1,85 @@
+"""The chat's render path stays cheap: a few widgets a message, streamed chunks shown together."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agentterm.widgets.chat_pane import ChatPane
+from agentterm.widgets.markdown_text import MarkdownText
+from agentterm.widgets.message import MessageView
+from tests.app_helpers import make_app, seed_conversation, settle, until
+
+ANSWER = """Here is how:
+
+1. **Install** it
+2. Run `tool --fast`
+
+```python
+def main():
+    for i in range(3):
+        print(i)
+```
+
+| option | meaning |
+| --- | --- |
+| `-v` | verbose |
+
+> Mind the [docs](https://example.com/docs).
+"""
+
+
+async def test_a_window_of_fifty_messages_with_code_is_a_few_widgets_each(settings, store, client, server):
+    conversation = seed_conversation(store, "Code", [(f"question {i}", ANSWER) for i in range(30)],
+                                     age=timedelta(hours=1))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        chat = app.main_screen.chat_pane.chat_view
+        assert len(chat.views) == 50
+        # Header, body and status line: Textual's Markdown would mount a widget per block (and
+        # more per list item and table cell), hundreds for this window.
+        assert len(list(chat.query("*"))) <= 4 * 50
+        assert all(len(view.query(MarkdownText)) == 1 for view in chat.views
+                   if view.message.role == "assistant")
+
+
+async def test_streamed_chunks_are_shown_together_not_one_by_one(settings, store, client, server):
+    conversation = seed_conversation(store, "Stream", [("q", "a")], age=timedelta(hours=1))
+    text = "".join(f"Line {i} of the answer, with `code` and **bold**.\n\n" for i in range(60))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        pane = app.main_screen.chat_pane
+        answer = store.add_message(conversation.id, "assistant", "", status="streaming")
+        pane.post_message(ChatPane.ReplyStarted(answer))
+        chunks = [text[i:i + 4] for i in range(0, len(text), 4)]
+        for chunk in chunks:
+            pane.post_message(ChatPane.ReplyDelta(answer.id, chunk))
+        await settle(pilot)
+        view = pane.chat_view.view_for(answer.id)
+        await until(pilot, lambda: not view.pending)
+        assert view.source == text
+        assert view.streaming
+        assert 1 <= view.flushes <= len(chunks) // 20
+
+        pane.post_message(ChatPane.ReplyFinished(
+            store.update_message(answer.id, content=text, status="complete")))
+        await settle(pilot)
+        assert not view.streaming and view.source == text
+
+
+async def test_a_click_on_a_word_in_a_header_acts_on_its_message(settings, store, client, server):
+    conversation = seed_conversation(store, "Click", [("q", "the answer")], age=timedelta(hours=1))
+    app = make_app(settings, store, client)
+    copied: list[str] = []
+    app.copy_text = lambda text, **kw: copied.append(text)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        view: MessageView = app.main_screen.chat_pane.chat_view.views[-1]
+        header = view.query_one(".message-header")
+        x = str(header.render()).index("[copy]")
+        await pilot.click(header, offset=(x + 3, 0))  # the header's left padding is 1 cell
+        await settle(pilot)
+        assert copied == ["the answer"]
