@@ -6,12 +6,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from agentterm.models import Agent, Conversation
 from agentterm.screens.conversation_actions import ConversationActions
 from agentterm.widgets.chat_pane import ChatPane
 from agentterm.widgets.conversation_list import ConversationList, ConversationOptions
+from agentterm.widgets.footer import Footer
 from agentterm.widgets.guard import guarded, store_guarded
 from agentterm.widgets.home import Home
 
