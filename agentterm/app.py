@@ -126,7 +126,16 @@ class AgentTermApp(App[None]):
         # reply may sit: one scrubbed line instead. The app still exits (its state is unknown),
         # and run_test still re-raises the error for the tests.
         from rich.text import Text
+        from textual.worker import WorkerFailed
 
+        from agentterm.store import StoreError
+
+        if isinstance(error, WorkerFailed) and isinstance(error.error, StoreError):
+            # A failed worker stops nothing else (no message loop ended with it): a locked or
+            # damaged store while loading earlier messages, say, is a notice and the app runs on.
+            self.notify(str(error.error), title="The store could not do that", severity="error",
+                        markup=False)
+            return
         self._return_code = 1
         if self._exception is None:
             self._exception = error

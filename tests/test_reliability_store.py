@@ -218,3 +218,30 @@ def test_a_failed_migration_is_rolled_back_and_the_file_unchanged(tmp_path, monk
     assert all(c.startswith("message") for (c,) in read_rows(path, "SELECT content FROM messages"))
     with Store(path) as store:  # and the old agentterm still opens it
         assert store.list_conversations()[0].title == "Kept"
+
+
+async def test_a_store_fault_in_a_background_load_is_a_notice_and_the_app_runs_on(settings, store, client,
+                                                                                  monkeypatch):
+    from datetime import timedelta
+
+    from tests.app_helpers import seed_conversation
+
+    long = seed_conversation(store, "Long", [(f"q{i}", f"a{i}") for i in range(60)], age=timedelta(hours=1))
+
+    def damaged_now(*args, **kwargs):
+        raise StoreError(f"The store {store.path} is damaged (database disk image is malformed).")
+
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(long.id)
+        await settle(pilot)
+        monkeypatch.setattr(store, "messages_before", damaged_now)
+        app.main_screen.chat_pane.chat_view.focus()
+        await pilot.press("home")  # scrolling up loads earlier messages in a worker
+        await until(pilot, lambda: any("damaged" in str(n.message) for n in app._notifications))
+        await settle(pilot)
+        assert app.is_running and app.return_code is None
+        monkeypatch.undo()
+        await pilot.press("end", "home")
+        await settle(pilot)
+        assert app.is_running
