@@ -186,16 +186,3 @@ async def test_our_timeout_is_far_below_openais_600_seconds(monkeypatch):
     assert settings.provider(None).timeout == 60
     assert timeout.read == timeout.connect == 60  # openai's own default would be 600
     await client.aclose()
-
-
-async def test_our_timeout_is_far_below_openais_600_seconds(monkeypatch):
-    from agentterm.config import default_settings
-
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-unused-0000")
-    settings = default_settings()
-    client = LLMClient(settings)
-    connection = await client._connection(settings.provider(None))
-    timeout = connection.client.timeout
-    assert settings.provider(None).timeout == 60
-    assert timeout.read == timeout.connect == 60  # openai's own default would be 600
-    await client.aclose()
