@@ -21,6 +21,15 @@ def make_app(db: Path, config: Path | None = None):
     return build(settings, store, LLMClient(settings)), store
 
 
+def settle_collector() -> None:
+    """The collector as the real app sets it a second after start; headless apps skip that."""
+    try:
+        from agentterm.app import settle_collector as settle
+    except ImportError:  # an older app: nothing to apply
+        return
+    settle()
+
+
 class FrameClock:
     """Records when each frame of the current screen is composed (what a terminal would be sent).
 
@@ -76,21 +85,15 @@ class FrameClock:
         return self.drawn_at
 
     async def wait_drawn(self, find, timeout: float = 30.0) -> float:
-        """Wait for the first frame in which `find()` (a widget, or None while missing) is visible."""
-        deadline = time.perf_counter() + timeout
-        while True:
-            if self._want is None:
-                widget = find()
-                if widget is not None:
-                    self.expect(widget)
-                    if self._visible(widget) and self.frames:
-                        # Already drawn in a frame composed before we looked: take that frame.
-                        self.drawn_at = self.frames[-1]
-            if self.drawn_at is not None:
-                return self.drawn_at
-            if time.perf_counter() > deadline:
-                raise TimeoutError("not drawn in time")
-            await asyncio.sleep(0.0005)
+        """The first frame in which `find()` (a widget, or None while missing) is visible.
+
+        `find` is called at every frame from now on, so the frame is the first one even when
+        the caller is still busy (inside `pilot.press`, say) while it is composed.
+        """
+        self.expect_frame_when(lambda: (widget := find()) is not None and self._visible(widget))
+        if self.frames and self._condition():
+            return self.frames[-1]  # drawn before we were asked: the caller started the clock too late
+        return await self.wait_frame(timeout)
 
 
 class LoopMonitor:

@@ -19,10 +19,12 @@ import time
 
 from bench.common import big_store, machine, median
 from bench.generate import special_ids
-from bench.headless import FrameClock, make_app
+from bench.headless import FrameClock, make_app, settle_collector
 
 
 def newest_block(app, message_id: int):
+    """The last piece of the message's body (a Markdown widget's last block, or the last body
+    widget), or None while it is not mounted."""
     from textual.widgets import Markdown
 
     view = app.main_screen.chat_pane.chat_view.view_for(message_id)
@@ -30,10 +32,10 @@ def newest_block(app, message_id: int):
         return None
     markdown = view.query(Markdown)
     if markdown:
-        blocks = markdown.first().children
+        blocks = markdown.last().children
         return blocks[-1] if blocks else None
     body = view.query(".message-body")
-    return body.first() if body else None
+    return body.last() if body else None
 
 
 async def measure(runs: int) -> dict[int, list[float]]:
@@ -44,6 +46,7 @@ async def measure(runs: int) -> dict[int, list[float]]:
     async with app.run_test(size=(120, 40)) as pilot:
         clock = FrameClock(app)
         await pilot.pause()
+        settle_collector()  # what the real app does a second after start (headless apps skip it)
         screen = app.main_screen
         for round_ in range(runs + 1):
             for size, cid in ids.items():
@@ -52,10 +55,11 @@ async def measure(runs: int) -> dict[int, list[float]]:
                 screen.sidebar.options.focus()
                 await pilot.pause()
                 assert screen.sidebar.highlighted_id == cid
-                clock.expect(None)
+                find = (lambda s=size: newest_block(app, newest[s]))
+                clock.expect_frame_when(lambda: (w := find()) is not None and clock._visible(w))
                 started = time.perf_counter()
                 await pilot.press("enter")
-                drawn = await clock.wait_drawn(lambda s=size: newest_block(app, newest[s]))
+                drawn = await clock.wait_frame()
                 if round_:
                     results[size].append(drawn - started)
                     print(f"  round {round_}: {size:>6,} messages: {(drawn - started) * 1000:.1f} ms "

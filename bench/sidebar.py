@@ -20,7 +20,7 @@ import sys
 import time
 
 from bench.common import big_store, machine, median
-from bench.headless import FrameClock, make_app
+from bench.headless import FrameClock, make_app, settle_collector
 
 FILTERS = ["sqlite", "python async", "zzz"]
 QUERIES = {
@@ -66,6 +66,7 @@ async def app_figures(runs: int) -> dict[str, list[float]]:
     async with app.run_test(size=(120, 40)) as pilot:
         clock = FrameClock(app)
         await pilot.pause()
+        settle_collector()
         sidebar = app.main_screen.sidebar
         figures["rows"] = [len(sidebar.conversations)]
         for _ in range(runs + 1):

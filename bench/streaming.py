@@ -36,7 +36,7 @@ from pathlib import Path
 
 from bench.common import ROOT, WORK, machine, median
 from bench.generate import TOPICS, Writer
-from bench.headless import FrameClock, LoopMonitor, make_app
+from bench.headless import FrameClock, LoopMonitor, make_app, settle_collector
 
 KEY = "sk-bench-0000"
 
@@ -111,8 +111,6 @@ def apply_gc(mode: str) -> None:
     """The collector as the app sets it a second after start ("app"; headless apps skip it, so
     it is applied here), or left at Python's defaults ("default"), to compare (--gc)."""
     if mode == "app":
-        from agentterm.app import settle_collector
-
         settle_collector()
 
 
