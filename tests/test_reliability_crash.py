@@ -32,7 +32,7 @@ from tests.tmux import Tmux, ensure_tmux
 
 WORDS = [f"w{i:03d} " for i in range(400)]
 FULL = "".join(WORDS)
-FLUSH_BOUND = 0.5 + 0.5  # the promise, plus slack for a loaded machine
+FLUSH_BOUND = 0.5 + 0.7  # the promise, plus slack for a loaded machine (a 2 s interval still fails)
 
 
 def watch_disk(db, seconds: float) -> list[tuple[float, str]]:
