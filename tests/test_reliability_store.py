@@ -213,7 +213,7 @@ def test_a_failed_migration_is_rolled_back_and_the_file_unchanged(tmp_path, monk
     message = str(raised.value)
     assert str(path) in message and "rolled back" in message and "the upgrade hit a bug" in message
     monkeypatch.undo()
-    assert digest(path) == before or read_rows(path, "PRAGMA user_version") == [(2,)]
+    assert digest(path) == before
     assert read_rows(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
     assert all(c.startswith("message") for (c,) in read_rows(path, "SELECT content FROM messages"))
     with Store(path) as store:  # and the old agentterm still opens it
