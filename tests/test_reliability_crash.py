@@ -183,3 +183,17 @@ def test_kill_9_of_the_app_keeps_the_prompt_and_the_streamed_text(setup, server)
         assert (message.status, message.content) == ("interrupted", content)
     finally:
         store.close()
+
+
+def test_ctrl_c_in_ask_stores_the_partial_answer_as_interrupted(setup, server):
+    db, _, env = setup
+    server.script(Stream(chunks=WORDS, delay=0.05))
+    proc = subprocess.Popen([*AGENTTERM, "ask", "--no-title", "tell me"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: answers(db) and answers(db)[-1][2], what="the answer on disk")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.decode().strip() == "agentterm: interrupted"
+    [(_, status, content)] = answers(db)
+    assert status == "interrupted" and FULL.startswith(content) and content.startswith(out.decode().strip())
