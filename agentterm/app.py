@@ -106,18 +106,23 @@ class AgentTermApp(App[None]):
                             title="Config", severity="warning", markup=False)
         if self._theme_problem:
             self.notify(self._theme_problem, title="Config", severity="warning", markup=False)
-        # openai costs half a second to import: not at start, and not on the event loop at the
-        # first send either (the screen would freeze), but in a thread once the screen is up.
-        self.set_timer(1.0, self._warm_up)
+        # Tests run many headless apps in one process: a freeze would keep their garbage.
+        if not self.is_headless:
+            self.set_timer(1.0, settle_collector)
+
+    # openai costs half a second and 22 MB to import: not at start (nor a second later: a user
+    # who only reads never needs it), and not on the event loop at the first send either (the
+    # screen would freeze), but in a thread as soon as text is typed, most likely a prompt.
+    _warmed_up = False
+
+    def on_text_area_changed(self) -> None:
+        if not self._warmed_up:
+            self._warmed_up = True
+            self._warm_up()
 
     def _warm_up(self) -> None:
         def import_openai() -> None:
-            try:
-                import openai  # noqa: F401
-            finally:
-                # Tests run many headless apps in one process: a freeze would keep their garbage.
-                if not self.is_headless:
-                    self.call_from_thread(settle_collector)
+            import openai  # noqa: F401
 
         self.run_worker(import_openai, thread=True, group="warm-up", exit_on_error=False)
 

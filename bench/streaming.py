@@ -159,7 +159,11 @@ async def run_app(port: int, expected_chunks: int, gc_mode: str = "app") -> dict
         monitor = LoopMonitor()
         monitor.start()
         gc.callbacks.append(on_gc)
-        pane.send("Write the long answer, please.")
+        # Typed, as a user would: the app starts importing openai in a thread at the first key,
+        # and typing a prompt takes a second or two.
+        prompt.insert("Write the long answer, please.")
+        await asyncio.sleep(1.5)
+        pane.send(prompt.text)
         keys: list[float] = []
         for fraction in (0.25, 0.5, 0.75, 0.95):
             deadline = time.perf_counter() + 600
