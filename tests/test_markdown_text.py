@@ -128,3 +128,17 @@ async def test_selected_code_is_copied_without_its_padding():
         widget = app.query_one(MarkdownText)
         text, _ = widget.get_selection(Selection(Offset(0, 0), Offset(40, 2)))
         assert text == "\n  print(1)\n"
+
+
+async def test_an_update_that_keeps_the_height_is_painted_without_a_layout():
+    app = One("Streaming the first words")
+    async with app.run_test(size=(40, 10)) as pilot:
+        widget = app.query_one(MarkdownText)
+        widget.update("Streaming the first words and more")
+        assert not widget._layout_required
+        await pilot.pause()
+        assert "and more" in app.screen._compositor.render_strips()[0].text
+        widget.update("Streaming the first words and more, and then a line too long for one row")
+        assert widget._layout_required
+        await pilot.pause()
+        assert widget.size.height == 2

@@ -35,8 +35,9 @@ class ChatPane(Vertical):
     class ReplyStarted(TextualMessage):
         message: Message
 
+    # Thousands an answer: handled here, not passed up through every ancestor of the pane.
     @dataclass
-    class ReplyDelta(TextualMessage):
+    class ReplyDelta(TextualMessage, bubble=False):
         message_id: int
         text: str
 

@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-from textual.reactive import reactive
 from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from agentterm.models import Conversation, Message
@@ -42,6 +43,15 @@ class ChatView(VerticalScroll, can_focus=True):
         self.has_earlier = False
         self.at_latest = True
         self._filling = False
+        self._last_size = Size(0, 0)
+
+    @property
+    def container_size(self) -> Size:
+        # Hidden behind the dashboard the view has no size, and the first layout after it is
+        # shown again anchors to the end from that: a frame scrolled past the end. The size it
+        # had when last shown is the right one in all but a resized terminal.
+        size = super().container_size
+        return size if size else self._last_size
 
     @property
     def views(self) -> list[MessageView]:
@@ -213,6 +223,8 @@ class ChatView(VerticalScroll, can_focus=True):
         self._update_jump()
 
     def on_resize(self) -> None:
+        if super().container_size:
+            self._last_size = super().container_size
         if self.following:
             # Shown in place of the dashboard, this view had no size when its first layout
             # anchored it, so that layout scrolled past the end: lay out again with the real size.

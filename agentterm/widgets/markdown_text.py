@@ -17,7 +17,7 @@ from textual.style import Style
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from markdown_it.tree import SyntaxTreeNode
+    from markdown_it.token import Token
 
 # Bare addresses in prose are links too (as GitHub shows them); markdown-it's own linkify makes
 # parsing several times slower, and this regular expression does the same job here.
@@ -61,72 +61,102 @@ def _link_style(href: str) -> Style:
 
 def render_lines(source: str, width: int) -> list[Content]:
     """The Markdown source laid out as lines of at most `width` cells (never parsed as markup)."""
-    from markdown_it.tree import SyntaxTreeNode
-
     if not source.strip():
         return []
-    tree = SyntaxTreeNode(_parser().parse(source))
-    return _blocks(tree.children, max(width, 4))
+    return _blocks(_tree(_parser().parse(source)), max(width, 4))
 
 
-def _blocks(nodes: list[SyntaxTreeNode], width: int, *, tight: bool = False) -> list[Content]:
+class _Node:
+    """A block of the document. markdown-it's SyntaxTreeNode links children to parents, and those
+    cycles left thousands of objects a layout to the cyclic collector, which paused the app."""
+
+    __slots__ = ("type", "token", "children")
+
+    def __init__(self, kind: str, token: Token | None) -> None:
+        self.type = kind
+        self.token = token
+        self.children: list[_Node] = []
+
+
+def _tree(tokens: list[Token]) -> list[_Node]:
+    root = _Node("root", None)
+    stack = [root]
+    for token in tokens:
+        if token.nesting == 1:
+            node = _Node(token.type[:-5], token)  # "bullet_list_open" -> "bullet_list"
+            stack[-1].children.append(node)
+            stack.append(node)
+        elif token.nesting == -1:
+            stack.pop()
+        else:
+            stack[-1].children.append(_Node(token.type, token))
+    return root.children
+
+
+def _blocks(nodes: list[_Node], width: int, *, tight: bool = False, depth: int = 0) -> list[Content]:
     lines: list[Content] = []
     for node in nodes:
-        block = _block(node, width)
+        block = _block(node, width, depth)
         if not block:
             continue
-        if lines and not (tight and node.type == "paragraph" and node.hidden) and not (
-                tight and node.type in ("bullet_list", "ordered_list")):
+        # A tight list's paragraphs are "hidden": its items and their lists sit on consecutive lines.
+        if lines and not (tight and (node.type in ("bullet_list", "ordered_list") or (
+                node.type == "paragraph" and node.token is not None and node.token.hidden))):
             lines.append(Content(""))
         lines.extend(block)
     return lines
 
 
-def _block(node: SyntaxTreeNode, width: int) -> list[Content]:
+def _text(node: _Node) -> Content:
+    """The inline content of a paragraph, heading or table cell."""
+    return _inline(node.children[0].token) if node.children and node.children[0].token else Content("")
+
+
+def _block(node: _Node, width: int, depth: int) -> list[Content]:
     kind = node.type
+    token = node.token
     if kind == "paragraph":
-        return _inline(node.children[0] if node.children else None).wrap(width)
+        return _text(node).wrap(width)
     if kind == "heading":
-        text = _inline(node.children[0] if node.children else None)
-        return text.stylize_before(HEADINGS.get(node.tag, "bold")).wrap(width)
+        tag = token.tag if token is not None else "h1"
+        return _text(node).stylize_before(HEADINGS.get(tag, "bold")).wrap(width)
     if kind in ("bullet_list", "ordered_list"):
-        return _list(node, width)
+        return _list(node, width, depth)
     if kind == "blockquote":
         bar = Content.styled("▌ ", STYLES["quote"])
-        return [bar + line for line in _blocks(node.children, width - 2)]
+        return [bar + line for line in _blocks(node.children, width - 2, depth=depth)]
+    if token is None:
+        return []
     if kind in ("fence", "code_block"):
-        return _code(node.content, (node.info or "").split(" ", 1)[0], width)
+        return _code(token.content, (token.info or "").split(" ", 1)[0], width)
     if kind == "hr":
         return [Content.styled("─" * width, STYLES["rule"])]
     if kind == "table":
         return _table(node, width)
     if kind == "html_block":
-        return Content(node.content.rstrip("\n")).wrap(width)
+        return Content(token.content.rstrip("\n")).wrap(width)
     if node.children:
-        return _blocks(node.children, width)
-    return Content(node.content).wrap(width) if node.content else []
+        return _blocks(node.children, width, depth=depth)
+    return Content(token.content).wrap(width) if token.content else []
 
 
-def _list(node: SyntaxTreeNode, width: int) -> list[Content]:
+def _list(node: _Node, width: int, depth: int) -> list[Content]:
     ordered = node.type == "ordered_list"
-    start = int(node.attrs.get("start", 1)) if ordered else 1
+    attrs = node.token.attrs if node.token is not None else {}
+    start = int(attrs.get("start", 1)) if ordered else 1
     items = [child for child in node.children if child.type == "list_item"]
-    depth, parent = 0, node.parent
-    while parent is not None:
-        depth += parent.type == "bullet_list"
-        parent = parent.parent
     if ordered:
         size = len(f"{start + len(items) - 1}.") + 1
         marks = [f"{start + index}.".rjust(size - 1) + " " for index in range(len(items))]
     else:
         size = 2
         marks = [BULLETS[depth % len(BULLETS)] + " "] * len(items)
-    # A tight list's paragraphs are "hidden": its items sit on consecutive lines.
-    tight = all(child.hidden for item in items for child in item.children if child.type == "paragraph")
+    tight = all(child.token is not None and child.token.hidden
+                for item in items for child in item.children if child.type == "paragraph")
     lines: list[Content] = []
     indent = Content(" " * size)
     for mark, item in zip(marks, items):
-        body = _blocks(item.children, width - size, tight=tight) or [Content("")]
+        body = _blocks(item.children, width - size, tight=tight, depth=depth + (not ordered)) or [Content("")]
         if lines and not tight:
             lines.append(Content(""))
         lines.append(Content.styled(mark, STYLES["bullet"]) + body[0])
@@ -151,13 +181,12 @@ def _code(code: str, language: str, width: int) -> list[Content]:
     return lines
 
 
-def _table(node: SyntaxTreeNode, width: int) -> list[Content]:
+def _table(node: _Node, width: int) -> list[Content]:
     rows: list[list[Content]] = []
     header_rows = 0
     for section in node.children:
         for row in section.children:
-            cells = [_inline(cell.children[0] if cell.children else None) for cell in row.children]
-            rows.append(cells)
+            rows.append([_text(cell) for cell in row.children])
             if section.type == "thead":
                 header_rows += 1
     if not rows:
@@ -192,60 +221,51 @@ def _table(node: SyntaxTreeNode, width: int) -> list[Content]:
     return lines
 
 
-def _inline(node: SyntaxTreeNode | None) -> Content:
-    """An inline node's text with its styles; links become a click that asks before opening."""
-    if node is None:
-        return Content("")
+INLINE_STYLES = {"em_open": "em", "strong_open": "strong", "s_open": "s"}
+
+
+def _inline(token: Token) -> Content:
+    """An inline token's text with its styles; links become a click that asks before opening."""
     text: list[str] = []
     spans: list[Span] = []
+    opened: list[tuple[int, str | Style]] = []
     position = 0
-
-    def add(piece: str, style: str | Style | None = None) -> None:
-        nonlocal position
-        if not piece:
-            return
-        text.append(piece)
-        if style is not None:
-            spans.append(Span(position, position + len(piece), style))
-        position += len(piece)
-
-    def walk(parent: SyntaxTreeNode, in_link: bool) -> None:
-        for child in parent.children:
-            kind = child.type
-            if kind == "text":
-                start = position
-                add(child.content)
-                if not in_link:
-                    for match in BARE_URL.finditer(child.content):
-                        spans.append(Span(start + match.start(), start + match.end(),
-                                          _link_style(match.group())))
-            elif kind == "softbreak":
-                add(" ")
-            elif kind == "hardbreak":
-                add("\n")
-            elif kind == "code_inline":
-                add(child.content, STYLES["code_inline"])
-            elif kind == "html_inline":
-                add(child.content)
-            elif kind == "image":
-                start = position
-                add("🖼 ")
-                walk(child, True)
-                spans.append(Span(start, position, _link_style(str(child.attrs.get("src", "")))))
-            elif kind == "link":
-                start = position
-                walk(child, True)
-                spans.append(Span(start, position, _link_style(str(child.attrs.get("href", "")))))
-            elif kind in ("em", "strong", "s"):
-                start = position
-                walk(child, in_link)
-                spans.append(Span(start, position, STYLES[kind]))
-            elif child.children:
-                walk(child, in_link)
-            else:
-                add(child.content)
-
-    walk(node, False)
+    links = 0
+    for child in token.children or ():
+        kind = child.type
+        piece = ""
+        if kind == "text":
+            piece = child.content
+            if not links:
+                for match in BARE_URL.finditer(piece):
+                    spans.append(Span(position + match.start(), position + match.end(),
+                                      _link_style(match.group())))
+        elif kind == "softbreak":
+            piece = " "
+        elif kind == "hardbreak":
+            piece = "\n"
+        elif kind == "code_inline":
+            piece = child.content
+            spans.append(Span(position, position + len(piece), STYLES["code_inline"]))
+        elif kind in INLINE_STYLES:
+            opened.append((position, STYLES[INLINE_STYLES[kind]]))
+        elif kind == "link_open":
+            links += 1
+            opened.append((position, _link_style(str(child.attrs.get("href", "")))))
+        elif kind == "image":
+            piece = "🖼 " + "".join(grandchild.content for grandchild in child.children or ())
+            spans.append(Span(position, position + len(piece), _link_style(str(child.attrs.get("src", "")))))
+        elif kind.endswith("_close"):
+            if kind == "link_close":
+                links -= 1
+            if opened:
+                start, style = opened.pop()
+                spans.append(Span(start, position, style))
+        else:
+            piece = child.content  # html_inline and anything new: shown as the text it is
+        if piece:
+            text.append(piece)
+            position += len(piece)
     return Content("".join(text), spans)
 
 
@@ -283,9 +303,15 @@ class MarkdownText(Widget):
         """Show another text; only this widget is laid out again."""
         if source == self._source:
             return
+        laid_out = self._laid_out
         self._source = source
         self._laid_out = None
-        self.refresh(layout=True)
+        if laid_out is not None and self._layout(laid_out[0])[1] == laid_out[2]:
+            # As tall as before (a streamed chunk that ended on the same line): nothing moves,
+            # so only this widget is painted again, with no layout of the screen.
+            self.refresh()
+        else:
+            self.refresh(layout=True)
 
     def _layout(self, width: int) -> tuple[Content, int]:
         laid_out = self._laid_out
