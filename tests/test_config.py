@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from agentterm import config as config_module
 from agentterm.config import (
     ConfigError,
     ProviderConfig,
@@ -17,6 +16,8 @@ from agentterm.config import (
     load_settings,
     write_default_config,
 )
+from agentterm.config import check as config_check
+from agentterm.config import settings as config_settings
 
 SECRET = "sk-secret-DO-NOT-SHOW-42"
 PY = sys.executable
@@ -24,9 +25,9 @@ PY = sys.executable
 
 @pytest.fixture(autouse=True)
 def forget_command_keys():
-    config_module._command_keys.clear()
+    config_settings._command_keys.clear()
     yield
-    config_module._command_keys.clear()
+    config_settings._command_keys.clear()
 
 
 @pytest.fixture
@@ -484,5 +485,5 @@ def test_the_starter_config_reports_a_place_it_cannot_write(tmp_path):
 
 def test_every_key_is_documented():
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
-    for key in (*config_module._TOP_KEYS, *config_module._PROVIDER_KEYS):
+    for key in (*config_check._TOP_KEYS, *config_check._PROVIDER_KEYS):
         assert f"`{key}`" in doc, key

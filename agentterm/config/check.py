@@ -1,0 +1,233 @@
+"""Checking the parsed TOML into Settings, naming the line and key of the first fault."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from agentterm.config.settings import (
+    DEFAULT_PROVIDER,
+    DEFAULT_THEME,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TRASH_DAYS,
+    ConfigError,
+    ProviderConfig,
+    Settings,
+    fallback_provider,
+)
+
+_TOP_KEYS = ("default_provider", "default_agent", "trash_days", "theme", "providers", "keymap")
+_PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout")
+_NO_KEYS_HERE = (
+    "API keys are never stored in the config: use api_key_env (the name of an environment "
+    'variable holding the key, e.g. "OPENAI_API_KEY") or api_key_cmd (a command that prints '
+    'the key, e.g. "pass show openai")'
+)
+_PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _show(value: Any) -> str:
+    """A value as it would read in TOML, short, with control characters escaped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        shown = json.dumps(shown, ensure_ascii=False)
+        return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in shown)
+    return str(value)
+
+
+class Checker:
+    """Turns the parsed TOML into Settings, raising ConfigError at the first fault."""
+
+    def __init__(self, raw: dict[str, Any], text: str, path: Path) -> None:
+        self.raw = raw
+        self.text = text
+        self.path = path
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self.path, line=_locate(self.text, key), key=key)
+
+    def settings(self) -> Settings:
+        raw = self.raw
+        self.check_keys(raw, _TOP_KEYS, prefix="")
+        providers = self.providers(raw.get("providers", {}))
+        default = self.string(raw, "default_provider", "default_provider")
+        if default is None:
+            default = next(iter(providers))
+        elif default not in providers:
+            raise self.fail(
+                "default_provider",
+                f"{_show(default)} is not a provider (the config defines: {', '.join(providers)})",
+            )
+        return Settings(
+            path=self.path,
+            default_provider=default,
+            default_agent=self.string(raw, "default_agent", "default_agent"),
+            providers=providers,
+            keymap=self.keymap(raw.get("keymap", {})),
+            trash_days=self.trash_days(raw.get("trash_days", DEFAULT_TRASH_DAYS)),
+            theme=self.string(raw, "theme", "theme") or DEFAULT_THEME,
+        )
+
+    def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in table:
+            dotted = f"{prefix}{key}"
+            if key == "api_key":
+                raise self.fail(dotted, _NO_KEYS_HERE)
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(allowed)})"
+                raise self.fail(dotted, f"unknown key{hint}")
+
+    def string(self, table: Mapping[str, Any], name: str, dotted: str) -> str | None:
+        if name not in table:
+            return None
+        value = table[name]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(dotted, f"must be a non-empty string, got {_show(value)}")
+        return value.strip()
+
+    def trash_days(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail("trash_days", f"must be a whole number of days, 0 or more, got {_show(value)}")
+        return value
+
+    def providers(self, table: Any) -> dict[str, ProviderConfig]:
+        if not isinstance(table, dict):
+            raise self.fail("providers", f"must be a table of [providers.NAME] tables, got {_show(table)}")
+        if not table:
+            return {DEFAULT_PROVIDER: fallback_provider()}
+        return {name: self.provider(name, body) for name, body in table.items()}
+
+    def provider(self, name: str, body: Any) -> ProviderConfig:
+        prefix = f"providers.{name}"
+        if not _PROVIDER_NAME.fullmatch(name):
+            raise self.fail(prefix, "a provider's name may hold only letters, digits, _ and -")
+        if not isinstance(body, dict):
+            raise self.fail(prefix, f"must be a table ([{prefix}]), got {_show(body)}")
+        self.check_keys(body, _PROVIDER_KEYS, prefix=f"{prefix}.")
+        return ProviderConfig(
+            name=name,
+            base_url=self.base_url(body, prefix),
+            api_key_env=self.api_key_env(body, prefix),
+            api_key_cmd=self.api_key_cmd(body, prefix),
+            model=self.string(body, "model", f"{prefix}.model"),
+            title_model=self.string(body, "title_model", f"{prefix}.title_model"),
+            timeout=self.timeout(body, prefix),
+        )
+
+    def base_url(self, body: dict[str, Any], prefix: str) -> str | None:
+        url = self.string(body, "base_url", f"{prefix}.base_url")
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise self.fail(
+                f"{prefix}.base_url",
+                f'must be an http:// or https:// URL such as "http://localhost:11434/v1", got {_show(url)}',
+            )
+        return url
+
+    def api_key_env(self, body: dict[str, Any], prefix: str) -> str | None:
+        if "api_key_env" not in body:
+            return None
+        value = body["api_key_env"]
+        # The value is not echoed: a common slip is to paste the key itself here.
+        if not isinstance(value, str) or not _ENV_NAME.fullmatch(value.strip()):
+            raise self.fail(
+                f"{prefix}.api_key_env",
+                'must be the name of an environment variable (letters, digits and _, such as "OPENAI_API_KEY"), '
+                "not the key itself",
+            )
+        return value.strip()
+
+    def api_key_cmd(self, body: dict[str, Any], prefix: str) -> list[str] | None:
+        if "api_key_cmd" not in body:
+            return None
+        value = body["api_key_cmd"]
+        dotted = f"{prefix}.api_key_cmd"
+        # Like api_key_env, never echoed: a command line may carry a secret.
+        if isinstance(value, str):
+            try:
+                argv = shlex.split(value)
+            except ValueError as exc:
+                raise self.fail(dotted, f"cannot be split into words: {exc}") from None
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            argv = list(value)
+        else:
+            raise self.fail(dotted, 'must be a string ("pass show openai") or an array of strings')
+        if not argv or not argv[0]:
+            raise self.fail(dotted, "must name a program to run")
+        return argv
+
+    def timeout(self, body: dict[str, Any], prefix: str) -> float:
+        value = body.get("timeout", DEFAULT_TIMEOUT)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value <= 0:
+            raise self.fail(f"{prefix}.timeout", f"must be a positive number of seconds, got {_show(value)}")
+        return float(value)
+
+    def keymap(self, table: Any) -> dict[str, str]:
+        if not isinstance(table, dict):
+            raise self.fail("keymap", f"must be a table of binding id = key, got {_show(table)}")
+        keymap: dict[str, str] = {}
+        self.flatten_keymap(table, "", keymap)
+        return keymap
+
+    def flatten_keymap(self, table: dict[str, Any], prefix: str, out: dict[str, str]) -> None:
+        # A bare `chat.send = "enter"` is a dotted key in TOML and parses as nested tables.
+        for key, value in table.items():
+            binding = f"{prefix}{key}"
+            if isinstance(value, dict):
+                self.flatten_keymap(value, f"{binding}.", out)
+            elif isinstance(value, str) and value.strip():
+                out[binding] = value.strip()
+            else:
+                raise self.fail(f"keymap.{binding}", f'must be a key such as "ctrl+n", got {_show(value)}')
+
+
+_TABLE_HEADER = re.compile(r"\s*\[(?!\[)\s*(?P<path>[^\]]+?)\s*\]")
+_KEY_LINE = re.compile(
+    r"""\s*(?P<path>(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+_KEY_PART = re.compile(r"""[A-Za-z0-9_-]+|"([^"]*)"|'([^']*)'""")
+
+
+def _key_parts(path: str) -> list[str]:
+    # Quoted parts are split on dots too: "chat.send" and chat.send name one binding to us.
+    return [bit for m in _KEY_PART.finditer(path) for bit in (m[1] or m[2] or m[0]).split(".")]
+
+
+def _locate(text: str, dotted: str) -> int | None:
+    """The line where a dotted key is set, found by reading table headers and keys; None if unsure."""
+    target = dotted.split(".")
+    table: list[str] = []
+    fallback: tuple[int, int] | None = None  # (depth, line) of the deepest enclosing key
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _TABLE_HEADER.match(line)
+        if header:
+            table = _key_parts(header["path"])
+            full, is_key = table, False
+        else:
+            key = _KEY_LINE.match(line)
+            if not key:
+                continue
+            full, is_key = table + _key_parts(key["path"]), True
+        if full[: len(target)] == target:
+            return number
+        if is_key and target[: len(full)] == full and (fallback is None or len(full) > fallback[0]):
+            fallback = (len(full), number)
+    return fallback[1] if fallback else None

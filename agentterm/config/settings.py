@@ -1,0 +1,205 @@
+"""The config's typed settings: providers, how each gets its key, and the defaults."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PROVIDER = "openai"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_TRASH_DAYS = 30
+DEFAULT_THEME = "textual-dark"
+KEY_CMD_TIMEOUT = 10.0
+
+# Output of api_key_cmd, by argv: running `pass` (and its gpg prompt) once per process is enough.
+_command_keys: dict[tuple[str, ...], str] = {}
+
+
+class ConfigError(Exception):
+    """A config fault; str() names the file, the line and column when known, and the key."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.column = column
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = [str(self.path)] if self.path is not None else []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+            if self.column is not None:
+                where.append(f"column {self.column}")
+        text = f"{self.key}: {self.message}" if self.key else self.message
+        return f"{', '.join(where)}: {text}" if where else text
+
+
+@dataclass
+class ProviderConfig:
+    """One OpenAI-compatible endpoint: where it is, how to get its key, which models to use."""
+
+    name: str
+    """The profile's name: the `NAME` in `[providers.NAME]`, what agents refer to."""
+
+    base_url: str | None = None
+    """The API's base URL, e.g. `http://localhost:11434/v1`; None: the OpenAI default (or $OPENAI_BASE_URL)."""
+
+    api_key_env: str | None = None
+    """The name of an environment variable holding the key (never the key itself)."""
+
+    api_key_cmd: list[str] | str | None = None
+    """A command whose first line of output is the key, run without a shell; a string is split like a shell would."""
+
+    api_key: None = field(default=None, init=False, repr=False, compare=False)
+    """Always None: keys are never read from the config file; use `resolve_api_key()`."""
+
+    model: str | None = None
+    """The model used when neither the agent nor the command line names one."""
+
+    title_model: str | None = None
+    """The model that writes conversation titles; None: `model`."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds to wait to connect and between streamed chunks (far below openai's own 600)."""
+
+    def __repr__(self) -> str:
+        # Crash screens and logs print reprs; a command line may embed a secret, so show its program only.
+        cmd = self.command()
+        shown_cmd = f"<{cmd[0]!r} ...>" if cmd else None
+        return (
+            f"ProviderConfig(name={self.name!r}, base_url={self.base_url!r}, "
+            f"api_key_env={self.api_key_env!r}, api_key_cmd={shown_cmd}, model={self.model!r}, "
+            f"title_model={self.title_model!r}, timeout={self.timeout!r})"
+        )
+
+    def command(self) -> list[str]:
+        """`api_key_cmd` as an argument list (empty when there is none)."""
+        if not self.api_key_cmd:
+            return []
+        if isinstance(self.api_key_cmd, str):
+            return shlex.split(self.api_key_cmd)
+        return list(self.api_key_cmd)
+
+    def resolve_api_key(self, *, timeout: float = KEY_CMD_TIMEOUT, refresh: bool = False) -> str | None:
+        """The key: $api_key_env when set and non-empty, else api_key_cmd's first line, else None.
+
+        The command's result is remembered for the process; `refresh=True` runs it again
+        (after the server refused the key, say). Failures raise ConfigError naming the program,
+        never its output.
+        """
+        if self.api_key_env:
+            value = os.environ.get(self.api_key_env, "").strip()
+            if value:
+                return value
+        argv = self.command()
+        if not argv:
+            return None
+        cache_key = tuple(argv)
+        if not refresh and cache_key in _command_keys:
+            return _command_keys[cache_key]
+        key = _run_key_command(self.name, argv, timeout)
+        _command_keys[cache_key] = key
+        return key
+
+
+@dataclass
+class Settings:
+    """Everything the config file says, with defaults filled in."""
+
+    path: Path | None
+    """The config file that was read; None when there was none and the defaults apply."""
+
+    default_provider: str
+    """The provider used when an agent names none; a key of `providers`."""
+
+    default_agent: str | None
+    """The agent preselected in the new-conversation picker; None: the store's default agent."""
+
+    providers: dict[str, ProviderConfig]
+    """Every provider profile by name, in the file's order."""
+
+    keymap: dict[str, str]
+    """Binding id -> key(s), e.g. {"chat.send": "enter"}; the app checks the ids."""
+
+    trash_days: int = DEFAULT_TRASH_DAYS
+    """Purge conversations that have been in the trash longer than this many days; 0: never."""
+
+    theme: str = DEFAULT_THEME
+    """The Textual theme's name."""
+
+    def provider(self, name: str | None = None) -> ProviderConfig:
+        """The named provider; None: the default. An unknown name raises ConfigError."""
+        chosen = name or self.default_provider
+        try:
+            return self.providers[chosen]
+        except KeyError:
+            known = ", ".join(self.providers) or "none"
+            raise ConfigError(
+                f'no provider named "{chosen}" (the config defines: {known})', path=self.path
+            ) from None
+
+
+def default_settings() -> Settings:
+    """The settings with no config file: one "openai" provider honouring $OPENAI_BASE_URL."""
+    return Settings(
+        path=None,
+        default_provider=DEFAULT_PROVIDER,
+        default_agent=None,
+        providers={DEFAULT_PROVIDER: fallback_provider()},
+        keymap={},
+    )
+
+def fallback_provider() -> ProviderConfig:
+    return ProviderConfig(
+        name=DEFAULT_PROVIDER,
+        base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        api_key_env="OPENAI_API_KEY",
+        model=DEFAULT_OPENAI_MODEL,
+    )
+
+
+def _run_key_command(provider: str, argv: list[str], timeout: float) -> str:
+    program = argv[0]
+
+    def fail(why: str) -> ConfigError:
+        return ConfigError(f'api_key_cmd: "{program}" {why}', key=f"providers.{provider}")
+
+    try:
+        # No shell, no stdin (the app owns the terminal), output captured and never shown.
+        done = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError:
+        raise fail("was not found (is it installed and on PATH?)") from None
+    except subprocess.TimeoutExpired:
+        raise fail(f"did not finish within {timeout:g} seconds") from None
+    except OSError as exc:
+        raise fail(f"could not be run: {exc.strerror}") from None
+    if done.returncode != 0:
+        raise fail(
+            f"failed with exit status {done.returncode} "
+            "(its output is not shown, since it may hold the key; run it yourself to see why)"
+        )
+    try:
+        out = done.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail("printed something that is not UTF-8 text") from None
+    lines = out.splitlines()
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise fail("printed nothing on its first line; it should print the key")
+    return key
