@@ -1,0 +1,45 @@
+"""The path to the first screen imports neither openai nor sqlite-utils (docs/performance.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+# Run in a fresh interpreter: this test process has imported everything already.
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+    from agentterm.cli import make_app
+    from agentterm.config import load_settings
+    from agentterm.llm import LLMClient
+    from agentterm.store import Store
+
+    async def main():
+        settings = load_settings(Path(sys.argv[1]) / "none.toml")
+        store = Store(Path(sys.argv[1]) / "agentterm.db")
+        app = make_app(settings, store, LLMClient(settings))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            seen = {name: name in sys.modules for name in ("openai", "sqlite_utils", "numpy")}
+            await pilot.press("ctrl+n", "enter")  # a new conversation: its prompt has focus
+            await pilot.pause()
+            await pilot.press("h", "i")  # the first text typed starts importing openai
+            await app.workers.wait_for_complete()
+            seen["openai after typing"] = "openai" in sys.modules
+        store.close()
+        print(json.dumps(seen))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_the_first_screen_imports_neither_openai_nor_sqlite_utils(tmp_path):
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"openai": False, "sqlite_utils": False, "numpy": False, "openai after typing": True}
