@@ -3,7 +3,7 @@
 Importing this package does not import openai; the first request does.
 """
 
-from agentterm.llm.client import Delta, Finished, LLMClient, Usage
+from agentterm.llm.client import LLMClient
 from agentterm.llm.errors import (
     AuthFailed,
     BadResponse,
@@ -16,6 +16,7 @@ from agentterm.llm.errors import (
     StreamCut,
     Unreachable,
 )
+from agentterm.llm.replies import Delta, Finished, Usage
 from agentterm.llm.titles import clean_title, fallback_title
 
 __all__ = [

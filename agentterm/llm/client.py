@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from agentterm.llm.connection import NO_KEY, Connection, make_openai_client, where_of
 from agentterm.llm.errors import (
     AuthFailed,
     BadResponse,
     LLMError,
-    ModelNotFound,
     NoAPIKey,
-    RateLimited,
-    RequestTimeout,
-    ServerError,
     StreamCut,
     Unreachable,
-    one_line,
     register_secret,
 )
+from agentterm.llm.mapping import classify, rejects_stream_options
+from agentterm.llm.replies import Delta, Finished, Usage, completion_text, non_stream_body
 from agentterm.llm.titles import clean_title, fallback_title
 
 if TYPE_CHECKING:
@@ -33,9 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Sent when no key is configured: local servers (Ollama, llama.cpp, LM Studio) accept any key,
-# and sending a placeholder keeps openai from picking up $OPENAI_API_KEY for some other server.
-NO_KEY = "no-key"
 # Hosts known to need a key: with none configured we say so without a request.
 _KEYED_HOSTS = ("api.openai.com",)
 # Request fields the client owns; params cannot override them.
@@ -46,37 +38,6 @@ TITLE_INSTRUCTIONS = (
     "is about, in the language of the conversation. Reply with the title only: no quotes, no "
     "Markdown, no final punctuation."
 )
-
-
-@dataclass
-class Delta:
-    """A piece of the answer's text."""
-
-    text: str
-
-
-@dataclass
-class Usage:
-    """Token counts, when the server reports them."""
-
-    prompt_tokens: int | None
-    completion_tokens: int | None
-
-
-@dataclass
-class Finished:
-    """The end of an answer: why it stopped, and the model that wrote it."""
-
-    finish_reason: str | None
-    model: str | None
-
-
-@dataclass
-class _Connection:
-    client: Any = field(repr=False)  # openai.AsyncOpenAI
-    has_key: bool
-    where: str  # host[:port], for messages
-    loop: asyncio.AbstractEventLoop = field(repr=False)
 
 
 class LLMClient:
@@ -92,7 +53,7 @@ class LLMClient:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._connections: dict[str, _Connection] = {}
+        self._connections: dict[str, Connection] = {}
         self._refresh_key: set[str] = set()
 
     # --- public API ---------------------------------------------------------------------------
@@ -165,7 +126,7 @@ class LLMClient:
             if "json" in content_type or "html" in content_type:
                 # Not an event stream: a JSON completion from a server that ignored stream=True,
                 # an error body with a 200, or a web page.
-                async for event in self._non_stream_body(stream.response, conn, content_type):
+                async for event in non_stream_body(stream.response, conn, content_type):
                     yield event
                 return
             async for chunk in stream:
@@ -230,7 +191,7 @@ class LLMClient:
             completion = await conn.client.chat.completions.create(model=title_model, messages=messages)
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, title_model) from None
-        text = _completion_text(completion)
+        text = completion_text(completion)
         if text is None:
             raise BadResponse(f"{conn.where} did not answer like an OpenAI-compatible API.")
         return clean_title(text, fallback_title(prompt))
@@ -293,7 +254,7 @@ class LLMClient:
         path = getattr(self.settings, "path", None)
         return str(path) if path else "the config file"
 
-    async def _connection(self, pc: ProviderConfig) -> _Connection:
+    async def _connection(self, pc: ProviderConfig) -> Connection:
         loop = asyncio.get_running_loop()
         conn = self._connections.get(pc.name)
         if conn is not None and conn.loop is loop:
@@ -302,7 +263,7 @@ class LLMClient:
         refresh = pc.name in self._refresh_key
         key = await self._resolve_key(pc, refresh)
         register_secret(key)
-        client, problem = _make_openai_client(pc, key, self.max_retries)
+        client, problem = make_openai_client(pc, key, self.max_retries)
         has_key = key is not None
         del key  # no frame of a later traceback holds the key
         if client is None:
@@ -312,12 +273,12 @@ class LLMClient:
                 "e.g. http://localhost:11434/v1.",
                 retryable=False,
             )
-        where = _where(str(client.base_url))
+        where = where_of(str(client.base_url))
         if not has_key and urlsplit(str(client.base_url)).hostname in _KEYED_HOSTS:
             raise NoAPIKey(f"Provider '{pc.name}' has no API key, and {where} needs one.",
                            self._key_hint(pc))
         self._refresh_key.discard(pc.name)
-        conn = _Connection(client=client, has_key=has_key, where=where, loop=loop)
+        conn = Connection(client=client, has_key=has_key, where=where, loop=loop)
         self._connections[pc.name] = conn
         return conn
 
@@ -355,13 +316,13 @@ class LLMClient:
 
     # --- requests -----------------------------------------------------------------------------
 
-    async def _open_stream(self, conn: _Connection, pc: ProviderConfig, model: str,
+    async def _open_stream(self, conn: Connection, pc: ProviderConfig, model: str,
                            request: dict[str, Any]) -> Any:
         completions = conn.client.chat.completions
         try:
             return await completions.create(**request)
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
-            if not _rejects_stream_options(exc):
+            if not rejects_stream_options(exc):
                 raise self._map_error(exc, pc, conn, model) from None
         # An older server that refuses stream_options: ask again without (and without usage).
         request = {k: v for k, v in request.items() if k != "stream_options"}
@@ -370,127 +331,18 @@ class LLMClient:
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, model) from None
 
-    async def _non_stream_body(self, response: Any, conn: _Connection,
-                               content_type: str) -> AsyncIterator[Delta | Usage | Finished]:
-        where = conn.where
-        if "html" in content_type:
-            raise BadResponse(f"{where} sent a web page, not an answer.")
-        try:
-            body = json.loads(await response.aread())
-        except (ValueError, UnicodeDecodeError):
-            raise BadResponse(f"{where} sent something that is neither an event stream nor JSON.") from None
-        if isinstance(body, dict) and isinstance(body.get("error"), (dict, str)):
-            error = body["error"]
-            detail = error.get("message") if isinstance(error, dict) else error
-            raise StreamCut(f"{where} reported an error: {detail or 'no details'}.")
-        text = _completion_text(body)
-        if text is None:
-            raise BadResponse(f"{where} did not answer like an OpenAI-compatible API.")
-        if text:
-            yield Delta(text)
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else None
-        if usage:
-            yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
-        choice = (body.get("choices") or [{}])[0]
-        yield Finished(choice.get("finish_reason") or "stop", body.get("model"))
 
     # --- errors -------------------------------------------------------------------------------
 
-    def _map_error(self, exc: BaseException, pc: ProviderConfig, conn: _Connection,
+    def _map_error(self, exc: BaseException, pc: ProviderConfig, conn: Connection,
                    model: str | None, *, in_stream: bool = False) -> LLMError:
         """One of our errors for anything openai, httpx or the server threw at us."""
-        error = self._classify(exc, pc, conn, model, in_stream=in_stream)
+        error = classify(exc, pc, conn, model, in_stream=in_stream,
+                         config_name=self._config_name(), key_hint=self._key_hint(pc))
         if isinstance(error, (AuthFailed, NoAPIKey)):
             self._forget(pc)
         log.debug("request to %s failed: %s: %s", conn.where, type(error).__name__, error.message)
         return error
-
-    def _classify(self, exc: BaseException, pc: ProviderConfig, conn: _Connection,
-                  model: str | None, *, in_stream: bool) -> LLMError:
-        import openai
-
-        where = conn.where
-        config_hint = f"[providers.{pc.name}] in {self._config_name()}"
-        if isinstance(exc, LLMError):
-            return exc
-        if isinstance(exc, openai.APITimeoutError):
-            if _caused_by(exc, "ConnectTimeout"):
-                return RequestTimeout(f"Could not connect to {where} within {pc.timeout:g} s.",
-                                      f"Check that the server is up, or raise timeout under {config_hint}.")
-            if in_stream:
-                return RequestTimeout(f"The answer stalled: nothing came from {where} for {pc.timeout:g} s.")
-            return RequestTimeout(f"No answer from {where} within {pc.timeout:g} s.")
-        if isinstance(exc, openai.APIConnectionError):
-            reason = _cause_text(exc)
-            if _caused_by(exc, "ConnectError", "UnsupportedProtocol", "InvalidURL"):
-                return Unreachable(f"Cannot reach {where}" + (f" ({reason})." if reason else "."),
-                                   f"Check that the server is running and base_url under {config_hint}.")
-            if in_stream:
-                return StreamCut(f"The connection to {where} dropped mid-answer.")
-            return StreamCut(f"{where} closed the connection without answering.")
-        if isinstance(exc, openai.APIStatusError):
-            return self._status_error(exc, pc, conn, model)
-        if isinstance(exc, openai.APIResponseValidationError):
-            return BadResponse(f"{where} sent a reply that is not in the OpenAI format.")
-        if isinstance(exc, openai.APIError):
-            # An error event inside the stream: {"error": {...}} where a chunk should be.
-            detail = _server_detail(getattr(exc, "body", None)) or getattr(exc, "message", "")
-            return StreamCut(f"{where} reported an error mid-answer: {detail}")
-        if isinstance(exc, json.JSONDecodeError):
-            return BadResponse(f"{where} sent malformed JSON" + (" mid-answer." if in_stream else "."))
-        if _caused_by_type(exc, "InvalidURL", "UnsupportedProtocol"):
-            return Unreachable(f"The base_url of provider '{pc.name}' is not usable: {exc}",
-                               f"Fix base_url under {config_hint}.", retryable=False)
-        if _caused_by_type(exc, "TimeoutException"):
-            return RequestTimeout(f"No answer from {where} within {pc.timeout:g} s.")
-        if _caused_by_type(exc, "TransportError", "OSError"):
-            return StreamCut(f"The connection to {where} failed: {exc}")
-        return LLMError(f"Unexpected error talking to {where}: {type(exc).__name__}: {exc}",
-                        "This looks like a bug in agentterm; please report it.")
-
-    def _status_error(self, exc: Any, pc: ProviderConfig, conn: _Connection, model: str | None) -> LLMError:
-        where = conn.where
-        status = int(getattr(exc, "status_code", 0) or 0)
-        body = getattr(exc, "body", None)
-        detail = _server_detail(body)
-        said = f": {detail}" if detail else ""
-        config_hint = f"[providers.{pc.name}] in {self._config_name()}"
-        if status == 401:
-            if not conn.has_key:
-                return NoAPIKey(f"{where} needs an API key, and provider '{pc.name}' has none.",
-                                self._key_hint(pc))
-            return AuthFailed(f"{where} refused the API key (401){said}.", self._key_hint(pc))
-        if status == 403:
-            return AuthFailed(f"{where} refused access (403){said}.",
-                              "The key may lack access to this model, or the account may need attention.")
-        if status == 404:
-            openai_shaped = isinstance(body, dict)
-            hint = (f"Pick a model {where} serves (`agentterm doctor` lists them), or set model "
-                    f"under {config_hint}.")
-            if not openai_shaped:
-                hint += " If the model is right, check base_url: it usually ends in /v1."
-            name = f"'{model}'" if model else "The model"
-            return ModelNotFound(f"Model {name} was not found on {where}{said}.", hint, model=model)
-        if status == 429:
-            retry_after = _retry_after(getattr(exc, "response", None))
-            code = body.get("code") if isinstance(body, dict) else None
-            if code == "insufficient_quota":
-                return RateLimited(f"{where} says the account is out of quota{said}.",
-                                   "Check the account's plan and billing.", retry_after=retry_after,
-                                   retryable=False)
-            when = f" Retry in {retry_after:g} s." if retry_after is not None else ""
-            return RateLimited(f"Rate limited by {where}{said}.{when}",
-                               "Wait a moment and retry.", retry_after=retry_after)
-        if status == 408:
-            return RequestTimeout(f"{where} timed out answering (408){said}.")
-        if status >= 500:
-            return ServerError(f"{where} failed with error {status}{said}.")
-        if status in (400, 413, 422):
-            return LLMError(f"{where} refused the request ({status}){said}.",
-                            "Check the agent's model and parameters; a long conversation may exceed "
-                            "the model's context.")
-        return LLMError(f"{where} answered with error {status}{said}.",
-                        f"Check the provider settings under {config_hint}.")
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -515,141 +367,6 @@ async def _bare_errors(call: Any) -> Any:
     except LLMError as error:
         failure = error
     raise _bare(failure)
-
-
-def _make_openai_client(pc: ProviderConfig, key: str | None, max_retries: int) -> tuple[Any, str]:
-    """(AsyncOpenAI, "") or (None, why not). Never raises: a traceback here would hold the key."""
-    import openai
-
-    base_url = pc.base_url
-    if base_url is not None:
-        base_url = base_url.strip()
-        try:
-            parts = urlsplit(base_url)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises on a malformed port
-        except ValueError:
-            valid = False
-        if not valid:
-            return None, f"{one_line(base_url, 120)!r} is not an http(s) URL"
-    try:
-        client = openai.AsyncOpenAI(
-            api_key=key or NO_KEY,
-            base_url=base_url,
-            timeout=openai.Timeout(pc.timeout),
-            max_retries=max_retries,
-        )
-    except Exception as exc:  # noqa: BLE001 - wrapped so no traceback carries the key
-        return None, one_line(f"{type(exc).__name__}: {exc}", 160)
-    return client, ""
-
-
-def _where(url: str) -> str:
-    """host[:port] of a URL, without any user:password part."""
-    parts = urlsplit(url)
-    host = parts.hostname or "the server"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"{host}:{port}" if port else host
-
-
-def _caused_by(exc: BaseException, *names: str) -> bool:
-    """Whether exc's cause (or its cause's cause) is an instance of a class named in `names`."""
-    seen = 0
-    cause = exc.__cause__ or exc.__context__
-    while cause is not None and seen < 5:
-        if _caused_by_type(cause, *names):
-            return True
-        cause = cause.__cause__ or cause.__context__
-        seen += 1
-    return False
-
-
-def _caused_by_type(exc: BaseException, *names: str) -> bool:
-    return any(cls.__name__ in names for cls in type(exc).__mro__)
-
-
-def _cause_text(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if cause is None:
-        return ""
-    text = str(cause)
-    lowered = text.lower()
-    if "refused" in lowered or "all connection attempts failed" in lowered:
-        return "connection refused"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-        return "the host name does not resolve"
-    return one_line(text, 120)
-
-
-def _server_detail(body: Any) -> str:
-    """The server's own words about an error, when they are short and readable."""
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        message = inner.get("message") if isinstance(inner, dict) else inner
-        return one_line(message, 200) if isinstance(message, str) else ""
-    if isinstance(body, (str, bytes)):
-        text = body.decode(errors="replace") if isinstance(body, bytes) else body
-        if "<" in text[:200] and ">" in text[:400]:
-            return ""  # an HTML page: nothing a user wants to read in one line
-        return one_line(text, 200)
-    return ""
-
-
-def _retry_after(response: Any) -> float | None:
-    """Seconds from Retry-After (seconds or an HTTP date) or retry-after-ms; None when absent."""
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, round(when.timestamp() - time.time(), 1))
-
-
-def _rejects_stream_options(exc: BaseException) -> bool:
-    return getattr(exc, "status_code", None) in (400, 422) and "stream_options" in str(
-        getattr(exc, "message", "") or ""
-    )
-
-
-def _completion_text(completion: Any) -> str | None:
-    """The first choice's message text of a completion (object or dict); None if it has none."""
-    if isinstance(completion, dict):
-        choices = completion.get("choices")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            return None
-        message = choices[0].get("message") or {}
-        content = message.get("content") if isinstance(message, dict) else None
-        return content if isinstance(content, str) else ("" if content is None and message else None)
-    choices = getattr(completion, "choices", None)
-    if not isinstance(choices, list) or not choices:
-        return None
-    message = getattr(choices[0], "message", None)
-    if message is None:
-        return None
-    content = getattr(message, "content", None)
-    return content if isinstance(content, str) else ""
 
 
 def _clip(text: str, limit: int) -> str:
