@@ -25,6 +25,9 @@ from agentterm.widgets.guard import store_guarded
 
 VIEWS = ("inbox", "archive", "trash")
 BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}
+# Rows read at a time; the next page comes when the highlight or the scroll nears the end. A
+# filter keystroke over 10,000 conversations lays out 50 rows, not 200 (bench/sidebar.py).
+PAGE = 50
 
 
 def fit(text: str, width: int) -> str:
@@ -59,6 +62,11 @@ class ConversationOptions(OptionList):
         option = self.highlighted_option
         if option is not None and option.id and option.id.startswith("c:"):
             self.post_message(ConversationList.ActionRequested(action, int(option.id[2:])))
+
+    def on_mouse_scroll_down(self) -> None:
+        # The wheel moves no highlight: near the end of the rows, read the next page.
+        if self.scroll_target_y >= self.max_scroll_y - self.scrollable_content_region.height:
+            self.call_later(self.parent.load_more)
 
 
 class InlineRename(TextField):
@@ -136,6 +144,8 @@ class ConversationList(Vertical):
         self.hits: list[SearchHit] | None = None
         self.streaming_id: int | None = None
         self.open_id: int | None = None
+        self._listed: tuple[str, str] | None = None  # the view and filter the rows are for
+        self._more = False  # whether a page beyond the rows listed may hold more
 
     def compose(self) -> ComposeResult:
         yield TextField(placeholder="Filter titles; enter searches text", id="filter")
@@ -166,7 +176,13 @@ class ConversationList(Vertical):
                 self.open_id or self.highlighted_id)
         query = self.filter_input.value.strip() if self.is_mounted else ""
         self.hits = None
-        self.conversations = self.store.list_conversations(view=self.view, query=query or None)
+        # The same list again keeps the pages the user has scrolled through; a new one starts anew.
+        same = self._listed == (self.view, query)
+        limit = max(PAGE, len(self.conversations)) if same else PAGE
+        self._listed = (self.view, query)
+        self.conversations = self.store.list_conversations(view=self.view, query=query or None,
+                                                           limit=limit)
+        self._more = len(self.conversations) == limit
         now = self.clock()
         width = max(self.options.content_size.width - 2, 20)
         options = [Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in self.conversations]
@@ -177,6 +193,28 @@ class ConversationList(Vertical):
                               disabled=True)]
         self.options.set_options(options)
         self._highlight(keep)
+
+    @store_guarded
+    def load_more(self) -> bool:
+        """Add the next page of rows; False when there is none (or search hits are shown)."""
+        if self.hits is not None or not self._more or self._listed is None:
+            return False
+        view, query = self._listed
+        page = self.store.list_conversations(view=view, query=query or None, limit=PAGE,
+                                             offset=len(self.conversations))
+        self._more = len(page) == PAGE
+        if page:
+            now = self.clock()
+            width = max(self.options.content_size.width - 2, 20)
+            self.conversations = self.conversations + page
+            self.options.add_options([Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in page])
+        return bool(page)
+
+    @on(OptionList.OptionHighlighted, "#conversations")
+    @store_guarded
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.hits is None and event.option_index >= len(self.conversations) - 3:
+            self.load_more()
 
     def start_rename(self, conversation_id: int) -> bool:
         """Edit the title in place, over its row; False when the row is not on screen."""
@@ -246,6 +284,8 @@ class ConversationList(Vertical):
         if conversation_id not in ids:
             return ids[0] if step > 0 else ids[-1]
         index = ids.index(conversation_id) + step
+        if index == len(ids) and self.load_more():
+            return self.neighbour(conversation_id, step)
         return ids[index] if 0 <= index < len(ids) else None
 
     def set_view(self, view: str) -> None:
