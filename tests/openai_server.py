@@ -25,7 +25,8 @@ writes the chosen port to PATH once it is listening and serves until SIGTERM or 
 script file is a JSON list of objects such as ``{"kind": "stream", "text": "Hi", "delay": 0.05}``,
 ``{"kind": "error", "status": 401, "message": "bad key"}``, ``{"kind": "complete", "text": "T"}``,
 ``{"kind": "raw", "status": 200, "body": "<html>", "content_type": "text/html"}``,
-``{"kind": "hang", "seconds": 5}``; the other keys are the dataclass fields below.
+``{"kind": "hang", "seconds": 5}``; the other keys are the dataclass fields in
+openai_responses.py.
 """
 
 from __future__ import annotations
@@ -34,422 +35,39 @@ import argparse
 import collections
 import json
 import os
-import select
 import signal
-import socket
-import struct
 import threading
 import time
-from dataclasses import dataclass, field, fields
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Union
 
-DEFAULT_TEXT = "Hello from the test server."
+from tests.openai_handler import MAX_WAIT, OpenAIHandler, OpenAIHTTPServer
+from tests.openai_responses import (
+    DEFAULT_TEXT,
+    Complete,
+    Error,
+    Hang,
+    Raw,
+    Response,
+    Stream,
+    load_script,
+    response_from_dict,
+)
+
+__all__ = [
+    "DEFAULT_TEXT",
+    "Complete",
+    "Error",
+    "FakeOpenAIServer",
+    "Hang",
+    "Raw",
+    "Response",
+    "Stream",
+    "load_script",
+    "main",
+    "response_from_dict",
+]
+
 DEFAULT_MODELS = ["test-model", "test-title-model"]
-# No wait in this module lasts longer than this, whatever a script asks for.
-MAX_WAIT = 30.0
-CREATED = 1_700_000_000
-
-AUTO = "auto"
-
-
-@dataclass
-class Stream:
-    """A streamed answer: SSE chunks, then optionally a usage chunk and ``data: [DONE]``."""
-
-    text: str | None = None
-    chunks: list[str] | None = None  # explicit content chunks; else text split by chunk_size
-    chunk_size: int = 4  # characters per content chunk when splitting text
-    delay: float | None = None  # seconds before each content chunk; None: the server's default
-    role_chunk: bool = True  # a first chunk whose delta carries only the role
-    usage: tuple[int, int] | str | None = AUTO  # (prompt, completion); AUTO counts; None: no chunk
-    done: bool = True  # send "data: [DONE]" at the end
-    finish_reason: str | None = "stop"  # None: no chunk carries a finish_reason
-    drop_after: int | None = None  # close the socket abruptly after N content chunks
-    stall_after: int | None = None  # after N content chunks send nothing more, hang (bounded)
-    stall_seconds: float = 20.0  # how long a stall lasts at most (the client usually leaves first)
-    error_event_after: int | None = None  # after N content chunks send a {"error": ...} event, end
-    error_message: str = "The model crashed mid-answer."
-    model: str | None = None  # model named in the chunks; None: echo the request's model
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def content_chunks(self) -> list[str]:
-        if self.chunks is not None:
-            return list(self.chunks)
-        text = DEFAULT_TEXT if self.text is None else self.text
-        size = max(1, self.chunk_size)
-        return [text[i : i + size] for i in range(0, len(text), size)]
-
-    def full_text(self) -> str:
-        return "".join(self.content_chunks())
-
-
-@dataclass
-class Complete:
-    """A non-streaming completion (what a title request expects)."""
-
-    text: str = DEFAULT_TEXT
-    model: str | None = None
-    usage: tuple[int, int] | str | None = AUTO
-    finish_reason: str | None = "stop"
-    delay: float = 0.0  # seconds before answering
-
-
-@dataclass
-class Error:
-    """An HTTP error with an OpenAI-style JSON body (or ``body`` verbatim when given)."""
-
-    status: int
-    message: str = "Something went wrong."
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None  # str/bytes sent as is, dict/list sent as JSON; None: {"error": {...}}
-    type: str | None = None  # error.type; None: derived from the status
-    code: str | None = None  # error.code, e.g. "model_not_found"
-
-
-@dataclass
-class Raw:
-    """Any status, body and content type: an HTML page, malformed JSON, an empty body."""
-
-    status: int = 200
-    body: str | bytes = "<html><body><h1>Welcome to nginx!</h1></body></html>"
-    content_type: str = "text/html"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Hang:
-    """Accept the request and send nothing, for at most ``seconds`` (or until the client leaves)."""
-
-    seconds: float = 20.0
-
-
-Response = Union[Stream, Complete, Error, Raw, Hang]
-KINDS: dict[str, type] = {
-    "stream": Stream,
-    "complete": Complete,
-    "error": Error,
-    "raw": Raw,
-    "hang": Hang,
-}
-
-
-def response_from_dict(data: dict[str, Any]) -> Response:
-    """Build a response from its JSON form: ``{"kind": "stream", ...fields}``."""
-    data = dict(data)
-    kind = data.pop("kind", "stream")
-    cls = KINDS.get(kind)
-    if cls is None:
-        raise ValueError(f"unknown response kind {kind!r}; expected one of {sorted(KINDS)}")
-    known = {f.name for f in fields(cls)}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"unknown field(s) for {kind!r}: {sorted(unknown)}")
-    if isinstance(data.get("usage"), list):
-        data["usage"] = tuple(data["usage"])
-    return cls(**data)
-
-
-def load_script(path: str | Path) -> list[Response]:
-    items = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(items, list):
-        raise ValueError(f"{path}: a script is a JSON list of responses")
-    return [response_from_dict(item) for item in items]
-
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "invalid_request_error",
-    403: "permission_error",
-    404: "invalid_request_error",
-    429: "rate_limit_exceeded",
-}
-
-
-class _Disconnected(Exception):
-    """The client went away; the handler stops quietly."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # bounds reading a request from a client that never sends one
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        pass
-
-    # --- routing -----------------------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        owner = self.server.owner
-        owner._hit("GET", self.path)
-        if self.path.rstrip("/").endswith("/models"):
-            if not self._authorized():
-                return
-            if owner.models_response is not None:
-                try:
-                    self._respond(owner.models_response, {}, stream=False)
-                except (_Disconnected, BrokenPipeError, ConnectionResetError):
-                    owner._note_disconnect()
-                return
-            models = owner.models
-            if models is None:
-                self._send_error_json(Error(404, "Not found: this server has no model list."))
-                return
-            data = [{"id": m, "object": "model", "created": CREATED, "owned_by": "test"} for m in models]
-            self._send_json(200, {"object": "list", "data": data})
-            return
-        self._send_error_json(Error(404, f"Unknown path {self.path}"))
-
-    def do_POST(self) -> None:
-        owner = self.server.owner
-        owner._hit("POST", self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._send_error_json(Error(404, f"Unknown path {self.path}"))
-            return
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            self._send_error_json(Error(400, "The request body is not JSON."))
-            return
-        owner._record(body, {k.lower(): v for k, v in self.headers.items()})
-        if not self._authorized():
-            return
-        response = owner._next_response()
-        stream = bool(body.get("stream"))
-        try:
-            self._respond(response, body, stream)
-        except _Disconnected:
-            owner._note_disconnect()
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            owner._note_disconnect()
-
-    def _authorized(self) -> bool:
-        expected = self.server.owner.api_key
-        if expected is None:
-            return True
-        if self.headers.get("Authorization") == f"Bearer {expected}":
-            return True
-        self._send_error_json(
-            Error(401, "Incorrect API key provided.", code="invalid_api_key")
-        )
-        return False
-
-    # --- responses ---------------------------------------------------------------------------
-
-    def _respond(self, response: Response, body: dict, stream: bool) -> None:
-        if isinstance(response, Error):
-            self._send_error_json(response)
-        elif isinstance(response, Raw):
-            payload = response.body.encode() if isinstance(response.body, str) else response.body
-            self._send_bytes(response.status, payload, response.content_type, response.headers)
-        elif isinstance(response, Hang):
-            self._wait(response.seconds)
-        elif isinstance(response, Complete):
-            if response.delay:
-                self._wait(response.delay)
-            self._send_completion(response.text, response.model, response.usage,
-                                  response.finish_reason, body)
-        elif isinstance(response, Stream):
-            if stream:
-                self._send_stream(response, body)
-            else:
-                self._send_completion(response.full_text(), response.model, response.usage,
-                                      response.finish_reason, body)
-        else:  # pragma: no cover - a scripting mistake
-            raise TypeError(f"not a response: {response!r}")
-
-    def _send_bytes(self, status: int, payload: bytes, content_type: str,
-                    headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Connection", "close")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-        self.close_connection = True
-
-    def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        self._send_bytes(status, json.dumps(data).encode(), "application/json", headers)
-
-    def _send_error_json(self, err: Error) -> None:
-        if err.body is None:
-            payload: Any = {
-                "error": {
-                    "message": err.message,
-                    "type": err.type or _ERROR_TYPES.get(err.status, "server_error"),
-                    "param": None,
-                    "code": err.code,
-                }
-            }
-        else:
-            payload = err.body
-        if isinstance(payload, (str, bytes)):
-            data = payload.encode() if isinstance(payload, str) else payload
-            self._send_bytes(err.status, data, "text/plain", err.headers)
-        else:
-            self._send_json(err.status, payload, err.headers)
-
-    def _usage(self, usage: Any, body: dict, completion_chunks: int) -> dict | None:
-        if usage is None:
-            return None
-        if usage == AUTO:
-            prompt = sum(
-                len(str(m.get("content") or "").split())
-                for m in body.get("messages", [])
-                if isinstance(m, dict)
-            )
-            usage = (prompt, completion_chunks)
-        p, c = usage
-        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-
-    def _send_completion(self, text: str, model: str | None, usage: Any,
-                         finish_reason: str | None, body: dict) -> None:
-        data = {
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "created": CREATED,
-            "model": model or body.get("model") or "unknown",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": finish_reason,
-                }
-            ],
-        }
-        usage_data = self._usage(usage, body, len(text.split()))
-        if usage_data is not None:
-            data["usage"] = usage_data
-        self._send_json(200, data)
-
-    def _send_stream(self, spec: Stream, body: dict) -> None:
-        owner = self.server.owner
-        model = spec.model or body.get("model") or "unknown"
-        delay = owner.default_delay if spec.delay is None else spec.delay
-
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
-        for name, value in spec.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.close_connection = True
-
-        def chunk(delta: dict, finish_reason: str | None = None) -> dict:
-            return {
-                "id": "chatcmpl-test",
-                "object": "chat.completion.chunk",
-                "created": CREATED,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            }
-
-        if spec.role_chunk:
-            self._event({**chunk({"role": "assistant", "content": ""})})
-        pieces = spec.content_chunks()
-        for sent, piece in enumerate(pieces):
-            if spec.drop_after is not None and sent >= spec.drop_after:
-                self._drop()
-                return
-            if spec.stall_after is not None and sent >= spec.stall_after:
-                self._stall(spec)
-                return
-            if spec.error_event_after is not None and sent >= spec.error_event_after:
-                self._error_event(spec)
-                return
-            if delay:
-                self._wait(delay)
-            self._event(chunk({"content": piece}))
-        n = len(pieces)
-        if spec.drop_after is not None and n >= spec.drop_after:
-            self._drop()
-            return
-        if spec.stall_after is not None and n >= spec.stall_after:
-            self._stall(spec)
-            return
-        if spec.error_event_after is not None and n >= spec.error_event_after:
-            self._error_event(spec)
-            return
-        if spec.finish_reason is not None:
-            self._event(chunk({}, spec.finish_reason))
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        usage = self._usage(spec.usage, body, n) if include_usage else None
-        if usage is not None:
-            self._event({**chunk({}), "choices": [], "usage": usage})
-        if spec.done:
-            self._write_chunk(b"data: [DONE]\n\n")
-        self._write_chunk(b"")  # the chunked-encoding terminator: a clean end
-        owner._note_stream_finished()
-
-    def _event(self, data: dict) -> None:
-        self._write_chunk(b"data: " + json.dumps(data).encode() + b"\n\n")
-
-    def _write_chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
-
-    def _error_event(self, spec: Stream) -> None:
-        self._event({"error": {"message": spec.error_message, "type": "server_error",
-                               "param": None, "code": None}})
-        self._write_chunk(b"")
-
-    def _drop(self) -> None:
-        """Close the connection mid-body, as a crashed proxy or server would."""
-        self.close_connection = True
-        sock = self.connection
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.server.owner._note_drop()
-
-    def _stall(self, spec: Stream) -> None:
-        self._wait(spec.stall_seconds)
-
-    def _wait(self, seconds: float) -> None:
-        """Sleep, but notice the client leaving and the server closing; bounded by MAX_WAIT.
-
-        Raises _Disconnected when the client has gone (so a stream stops promptly).
-        """
-        owner = self.server.owner
-        deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT)
-        sock = self.connection
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or owner._closing.is_set():
-                return
-            try:
-                readable, _, _ = select.select([sock], [], [], min(remaining, 0.05))
-            except (OSError, ValueError):
-                raise _Disconnected from None
-            if readable:
-                try:
-                    peek = sock.recv(1, socket.MSG_PEEK)
-                except OSError:
-                    raise _Disconnected from None
-                if not peek:
-                    raise _Disconnected
-                # Unexpected bytes from the client: keep waiting without spinning.
-                owner._closing.wait(min(remaining, 0.05))
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
-    owner: FakeOpenAIServer
 
 
 class FakeOpenAIServer:
@@ -488,13 +106,13 @@ class FakeOpenAIServer:
         self.client_disconnected = threading.Event()
         self._request_log: Path | None = None
         self._requested_port = port
-        self._httpd: _HTTPServer | None = None
+        self._httpd: OpenAIHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- life cycle --------------------------------------------------------------------------
 
     def start(self) -> FakeOpenAIServer:
-        httpd = _HTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        httpd = OpenAIHTTPServer(("127.0.0.1", self._requested_port), OpenAIHandler)
         httpd.owner = self
         self._httpd = httpd
         self._thread = threading.Thread(
