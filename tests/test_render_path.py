@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from agentterm.widgets.chat_pane import ChatPane
 from agentterm.widgets.markdown_text import MarkdownText
-from agentterm.widgets.message import MessageView
+from agentterm.widgets.message import TAIL_SEGMENTS, MessageView
 from tests.app_helpers import make_app, seed_conversation, settle, until
 
 ANSWER = """Here is how:
@@ -83,3 +83,22 @@ async def test_a_click_on_a_word_in_a_header_acts_on_its_message(settings, store
         await pilot.click(header, offset=(x + 3, 0))  # the header's left padding is 1 cell
         await settle(pilot)
         assert copied == ["the answer"]
+
+
+async def test_a_long_answer_opens_with_its_end_and_the_rest_follows(settings, store, client, server):
+    long_answer = "".join(f"Paragraph {i}: " + "words " * 60 + "\n\n" for i in range(120))
+    conversation = seed_conversation(store, "Long", [("q", "a"), ("tell me all", long_answer)],
+                                     age=timedelta(hours=1))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        chat = app.main_screen.chat_pane.chat_view
+        view = chat.views[-1]
+        # At first only the end is laid out: the first frame does not wait on the whole answer.
+        assert view.unmounted and len(view.bodies) == TAIL_SEGMENTS
+        assert view.mounted_chars < len(long_answer) // 5
+        await settle(pilot)
+        await until(pilot, lambda: not view.unmounted)
+        await settle(pilot)
+        assert "".join(body.source for body in view.bodies) == long_answer == view.source
+        assert chat.following and chat.scroll_y == chat.max_scroll_y

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from textual.containers import VerticalScroll
 from textual.geometry import Size
@@ -17,11 +18,26 @@ from agentterm.widgets.message import MessageView
 
 WINDOW = 50
 FIRST = 8
+FIRST_CHARS = 8000
+"""The first screenful: the newest messages, up to about this much text (of a long answer, its end)."""
 BATCH = 5
+BATCH_CHARS = 6000
+"""Each later step mounts about this much text at most, so none holds up a key for long."""
 BATCH_PAUSE = 1 / 60
 FILL_DELAY = 0.1
 """The rest of the window waits this long (seconds), so the first screenful is drawn at once."""
 STREAM_KEEP = 6
+
+
+def _batch_size(views, count: int, chars: int) -> int:
+    """How many of `views` (in mounting order) make a batch: `count` of them, or fewer if long."""
+    size = total = 0
+    for view in views:
+        if size == count or (size and total + view.mounted_chars > chars):
+            break
+        size += 1
+        total += view.mounted_chars
+    return size
 
 
 class ChatView(VerticalScroll, can_focus=True):
@@ -108,43 +124,69 @@ class ChatView(VerticalScroll, can_focus=True):
             target.add_class("-found")
             self.call_after_refresh(self.scroll_to_widget, target, animate=False, top=True)
             self.call_after_refresh(self._update_jump)
-            self._fill(views[:start], keep=target, after=views[end:])
+            self._fill(views[:start], keep=target, after=views[end:], mounted=views[start:end])
         else:
             # The newest screenful first, so the conversation opens at once; the rest of the
             # window is mounted above it in small batches while the user reads.
-            await self.mount_all(views[-FIRST:])
+            first = views[-_batch_size(reversed(views), FIRST, FIRST_CHARS):] if views else []
+            await self.mount_all(first)
             self.scroll_end(animate=False, immediate=False)
             self.anchor()
             self.show_jump = False
-            self._fill(views[:-FIRST])
+            self._fill(views[:len(views) - len(first)], mounted=first)
 
     def _fill(self, before: list[MessageView], *, keep: MessageView | None = None,
-              after: list[MessageView] | None = None) -> None:
-        if before or after:
+              after: list[MessageView] | None = None, mounted: list[MessageView] | None = None) -> None:
+        if before or after or any(view.unmounted for view in mounted or ()):
             self._filling = True
-            self.run_worker(self._fill_batches(before, keep, after or [], delay=FILL_DELAY),
-                            group="fill", exclusive=True)
+            fill = self._fill_batches(before, keep, after or [], mounted or [], delay=FILL_DELAY)
+            self.run_worker(fill, group="fill", exclusive=True)
 
     async def _fill_batches(self, before: list[MessageView], keep: MessageView | None,
-                            after: list[MessageView], *, delay: float = 0.0) -> None:
-        """Mount views a few at a time, keeping the view still."""
+                            after: list[MessageView], mounted: Sequence[MessageView] = (), *,
+                            delay: float = 0.0) -> None:
+        """Mount views (and the starts of long answers) a little at a time, keeping the view still."""
         try:
+            while delay and not super().container_size:
+                await asyncio.sleep(BATCH_PAUSE)  # not laid out yet: its first frame comes first
             await asyncio.sleep(delay)
-            for start in range(0, len(after), BATCH):
-                await self.mount_all(after[start:start + BATCH])
+            while after:
+                size = _batch_size(after, BATCH, BATCH_CHARS)
+                batch, after = after[:size], after[size:]
+                await self.mount_all(batch)
                 await asyncio.sleep(BATCH_PAUSE)
-            for end in range(len(before), 0, -BATCH):
+                await self._complete(batch, keep)
+            await self._complete(mounted, keep)
+            while before:
+                size = _batch_size(reversed(before), BATCH, BATCH_CHARS)
+                batch, before = before[-size:], before[:-size]
                 first = next(iter(self.query_children(MessageView)), None)
-                if first is None:
+                if first is None or not await self._keeping_still(
+                        keep, partial(self.mount_all, batch, before=first)):
                     return
-                following = self.is_anchored and not self._anchor_released
-                anchor_view = keep or first
-                await self.mount_all(before[max(end - BATCH, 0):end], before=first)
-                if not following:
-                    self.scroll_to_widget(anchor_view, animate=False, top=True)
-                await asyncio.sleep(BATCH_PAUSE)
+                await self._complete(batch, keep)
         finally:
             self._filling = False
+
+    async def _complete(self, views: Sequence[MessageView], keep: MessageView | None) -> None:
+        """Mount the rest of long answers, the lowest first."""
+        for view in reversed(views):
+            while view.unmounted and view.parent is self:
+                if not await self._keeping_still(keep, partial(view.mount_earlier, BATCH_CHARS)):
+                    return
+
+    async def _keeping_still(self, keep: MessageView | None,
+                             mount: Callable[[], Awaitable[object]]) -> bool:
+        """Mount something above what is shown without moving it (unless following the end)."""
+        first = next(iter(self.query_children(MessageView)), None)
+        if first is None:
+            return False
+        following = self.following
+        await mount()
+        if not following:
+            self.scroll_to_widget(keep or first, animate=False, top=True)
+        await asyncio.sleep(BATCH_PAUSE)
+        return True
 
     async def load_earlier(self) -> None:
         """Mount the window before the first message, keeping the view where it was."""

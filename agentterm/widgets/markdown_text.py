@@ -70,7 +70,7 @@ class _Node:
     """A block of the document. markdown-it's SyntaxTreeNode links children to parents, and those
     cycles left thousands of objects a layout to the cyclic collector, which paused the app."""
 
-    __slots__ = ("type", "token", "children")
+    __slots__ = ("children", "token", "type")
 
     def __init__(self, kind: str, token: Token | None) -> None:
         self.type = kind
@@ -176,7 +176,8 @@ def _code(code: str, language: str, width: int) -> list[Content]:
     lines = [blank]
     for line in text.split("\n", allow_blank=True):
         for part in (line.fold(inner) if line.cell_length > inner else [line]):
-            lines.append((pad + part.pad_right(inner - part.cell_length) + pad).stylize_before(STYLES["code"]))
+            line = pad + part.pad_right(inner - part.cell_length) + pad
+            lines.append(line.stylize_before(STYLES["code"]))
     lines.append(blank)
     return lines
 

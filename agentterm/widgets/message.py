@@ -24,8 +24,12 @@ from agentterm.widgets.markdown_text import MarkdownText
 # paragraph ends outside a code fence: while it streams only the last one is laid out again, so
 # a chunk costs the same at the end of a long answer as at its start.
 SEGMENT_CHARS = 2000
-FLUSH_INTERVAL = 0.05
-"""Streamed text is shown at most this often (seconds): one layout for many chunks."""
+TAIL_SEGMENTS = 2
+"""Segments of an answer mounted with it; the chat view mounts the ones before them later."""
+FLUSH_INTERVAL = 0.1
+"""Streamed text is shown at most this often (seconds): one layout for many chunks. At 20 a
+second, bench/streaming.py's worst key took 191 ms and the collector paused up to 134 ms (each
+frame leaves hundreds of Textual strips to collect); at 10, 16 ms and 44 ms."""
 FLUSH_SHARE = 0.25
 """...and never so often that showing it takes more than this share of the time."""
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
@@ -107,8 +111,11 @@ class MessageView(Vertical, can_focus=True):
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
         self._flushed_at = 0.0
-        self._segments: list[str] = []
+        self._segments: list[str] = (
+            segments(strip_escapes(message.content)) if message.role == "assistant" else [])
         """The text of each Markdown widget of the answer, the last one still growing."""
+        self._unmounted = max(len(self._segments) - TAIL_SEGMENTS, 0)
+        """How many segments at the start of a long answer are not mounted yet."""
         self.flushes = 0
         """How many times streamed text was shown (each a layout): far fewer than the chunks."""
 
@@ -119,8 +126,7 @@ class MessageView(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         yield _Line(self._header(), classes="message-header")
         if self.message.role == "assistant":
-            self._segments = segments(strip_escapes(self.message.content))
-            for piece in self._segments:
+            for piece in self._segments[self._unmounted:]:
                 yield MarkdownText(piece, classes="message-body")
         else:
             yield Static(Content(strip_escapes(self.message.content)), classes="message-body")
@@ -199,6 +205,35 @@ class MessageView(Vertical, can_focus=True):
         return list(self.query_children(MarkdownText))
 
     @property
+    def mounted_chars(self) -> int:
+        """How much text this message lays out once mounted (a long answer: only its end)."""
+        if self.message.role != "assistant":
+            return len(self.message.content)
+        return sum(len(piece) for piece in self._segments[self._unmounted:])
+
+    @property
+    def unmounted(self) -> bool:
+        """The start of a long answer is still to be mounted (mount_earlier)."""
+        return self._unmounted > 0
+
+    async def mount_earlier(self, chars: int) -> None:
+        """Mount the segments just before the mounted ones, about `chars` characters of them.
+
+        A long answer opens with its end only: laying out the whole of it at once would hold up
+        the first frame in proportion to its length.
+        """
+        pieces: list[MarkdownText] = []
+        size = 0
+        while self._unmounted and (not pieces or size < chars):
+            self._unmounted -= 1
+            piece = self._segments[self._unmounted]
+            pieces.insert(0, MarkdownText(piece, classes="message-body"))
+            size += len(piece)
+        if pieces:
+            bodies = self.bodies
+            await self.mount_all(pieces, before=bodies[0] if bodies else self.query_one(".message-status"))
+
+    @property
     def source(self) -> str:
         """The answer's text as shown so far (chunks still buffered are not yet shown)."""
         return "".join(self._segments)
@@ -246,7 +281,8 @@ class MessageView(Vertical, can_focus=True):
         # Close the growing widget where a paragraph ends past SEGMENT_CHARS, and go on in a
         # fresh one: it is never laid out again.
         while len(current) > SEGMENT_CHARS and (
-                end := split_point(current, max(SEGMENT_CHARS, frozen) - 1)) is not None and end < len(current):
+                end := split_point(current, max(SEGMENT_CHARS, frozen) - 1)) is not None \
+                and end < len(current):
             self._segments[-1] = current[:end]
             bodies[-1].update(current[:end])
             current = current[end:]
@@ -274,12 +310,13 @@ class MessageView(Vertical, can_focus=True):
         text = strip_escapes(message.content)
         done = "".join(self._segments[:-1])
         bodies = self.bodies
-        if text.startswith(done) and len(bodies) == len(self._segments) and bodies:
+        if text.startswith(done) and len(bodies) + self._unmounted == len(self._segments) and bodies:
             self._segments[-1] = text[len(done):]
             self._extend("")
             return
         await self.query(MarkdownText).remove()
         self._segments = segments(text)
+        self._unmounted = 0
         await self.mount_all([MarkdownText(piece, classes="message-body") for piece in self._segments],
                              before=self.query_one(".message-status"))
 
