@@ -77,3 +77,12 @@ def client(settings):
     from agentterm.llm import LLMClient
 
     return LLMClient(settings)
+
+
+@pytest.fixture
+def fast_client(settings):
+    """A client whose provider gives up after half a second of silence."""
+    from agentterm.llm import LLMClient
+
+    settings.providers["local"].timeout = 0.5
+    return LLMClient(settings)
