@@ -111,10 +111,10 @@ class TmuxRun:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
-        try:
-            self.fifo.unlink()
-        except FileNotFoundError:
-            pass
+        # The server may leave its socket file behind.
+        sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        for leftover in (self.fifo, sockets / self.socket):
+            leftover.unlink(missing_ok=True)
 
 
 def status_mb(pid: int, field: str = "VmRSS") -> float:
