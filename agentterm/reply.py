@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from agentterm.store import Store
 
 FLUSH_INTERVAL = 0.5
+YIELD_EVERY = 32
 # About 250,000 tokens: more than any model's context window, and still quick to edit, store and
 # send. A longer prompt is refused whole, before anything is stored or sent (docs/reliability.md).
 MAX_PROMPT_CHARS = 1_000_000
@@ -248,6 +249,7 @@ async def send(
         # aclosing: a fault in this loop (the store failing) closes the HTTP stream at once.
         async with aclosing(client.stream_chat(messages, provider=provider, model=resolved_model,
                                                params=params)) as events:
+            deltas = 0
             async for event in events:
                 if isinstance(event, Delta):
                     if not event.text:
@@ -255,6 +257,11 @@ async def send(
                     if answer.add(event.text):
                         on_event(AnswerStarted(answer.message))
                     on_event(AnswerDelta(answer.message.id, event.text))
+                    deltas += 1
+                    if deltas % YIELD_EVERY == 0:
+                        # Chunks already received are read without waiting: catching up, this
+                        # loop would hold the event loop (no key, no frame) until it is through.
+                        await asyncio.sleep(0)
                 elif isinstance(event, Usage):
                     usage = event
                 elif isinstance(event, Finished):

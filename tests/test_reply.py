@@ -196,3 +196,37 @@ async def test_a_trashed_conversation_refuses_to_send(store, client, server):
 
     assert store.count_messages(conversation.id) == 1
     assert server.requests == []
+
+
+async def test_a_burst_of_chunks_lets_other_tasks_run(store):
+    # Chunks already received are read without waiting on the network (an app that fell behind
+    # catches up): the loop still yields now and then, so frames are drawn and keys handled.
+    from agentterm.llm import Delta
+
+    class Buffered:
+        def resolve_model(self, provider, model):
+            return "m"
+
+        async def stream_chat(self, messages, **kwargs):
+            for _ in range(1000):
+                yield Delta("word ")
+
+    conversation = store.create_conversation()
+    turns = 0
+    done = False
+
+    async def other() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    seen: list[int] = []
+    await send(store, Buffered(), conversation.id, "go",
+               on_event=lambda e: seen.append(turns) if isinstance(e, AnswerDelta) else None)
+    done = True
+    await task
+    assert len(seen) == 1000
+    assert seen[-1] - seen[0] >= 1000 // 64  # the other task ran while the deltas came

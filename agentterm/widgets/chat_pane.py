@@ -77,6 +77,7 @@ class ChatPane(Vertical):
         self.agent: Agent | None = None
         self.streaming_conversation: int | None = None
         self._unsent: str | None = None
+        self._chat_view: ChatView | None = None
 
     def compose(self) -> ComposeResult:
         yield ChatView(self.store, self.clock, id="chat-view")
@@ -89,7 +90,9 @@ class ChatPane(Vertical):
 
     @property
     def chat_view(self) -> ChatView:
-        return self.query_one(ChatView)
+        if self._chat_view is None:
+            self._chat_view = self.query_one(ChatView)  # asked for on every streamed chunk
+        return self._chat_view
 
     @property
     def prompt_input(self) -> PromptInput:

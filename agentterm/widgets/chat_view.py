@@ -74,8 +74,9 @@ class ChatView(VerticalScroll, can_focus=True):
         return list(self.query_children(MessageView))
 
     def view_for(self, message_id: int) -> MessageView | None:
-        for view in self.query_children(MessageView):
-            if view.message_id == message_id:
+        # From the end: it is asked for the streaming answer on every chunk, and that is last.
+        for view in reversed(self.children):
+            if isinstance(view, MessageView) and view.message_id == message_id:
                 return view
         return None
 
