@@ -11,7 +11,7 @@ from agentterm.screens.agent_editor import AgentEditorScreen
 from agentterm.screens.agent_picker import AgentPickerScreen
 from agentterm.screens.agents import AgentsScreen
 from agentterm.screens.confirm import ChoiceScreen, ConfirmScreen
-from tests.test_app_agents import SIZE, Host
+from tests.screen_helpers import SIZE, Host
 
 FIXED = "2025-03-14T09:26:53.000+00:00"
 LATER = "2025-03-15T17:05:00.000+00:00"
