@@ -124,13 +124,22 @@ class MessageView(Vertical, can_focus=True):
         return self.message.id
 
     def compose(self) -> ComposeResult:
-        yield _Line(self._header(), classes="message-header")
+        # As few widgets as can be: every layout of the chat visits each one. A prompt is one
+        # (header and text), an answer its header and its segments; the status line is there
+        # only while it has something to say.
         if self.message.role == "assistant":
+            yield _Line(self._header(), classes="message-header")
             for piece in self._segments[self._unmounted:]:
                 yield MarkdownText(piece, classes="message-body")
         else:
-            yield Static(Content(strip_escapes(self.message.content)), classes="message-body")
-        yield _Line(self._status(), classes="message-status")
+            yield _Line(self._prompt(), classes="message-header message-body")
+        if self.message.status != "complete":
+            yield _Line(self._status(), classes="message-status")
+
+    def _prompt(self) -> Content:
+        # The header's muted colour is the widget's; the text has the usual one.
+        text = Content.styled(strip_escapes(self.message.content), "$foreground")
+        return Content.assemble(self._header(), "\n", text)
 
     def _header(self) -> Content:
         message = self.message
@@ -186,8 +195,12 @@ class MessageView(Vertical, can_focus=True):
         self.message = message
         if last_prompt is not None:
             self.last_prompt = last_prompt
-        self.query_one(".message-header", Static).update(self._header())
-        self.query_one(".message-status", Static).update(self._status())
+        header = self.query_one(".message-header", Static)
+        header.update(self._header() if message.role == "assistant" else self._prompt())
+        if status := self.query_children(".message-status"):
+            status.first(Static).update(self._status())
+        elif message.status != "complete":
+            self.mount(_Line(self._status(), classes="message-status"))
         self._apply_status_class()
 
     def action_request(self, action: str) -> None:
@@ -231,7 +244,10 @@ class MessageView(Vertical, can_focus=True):
             size += len(piece)
         if pieces:
             bodies = self.bodies
-            await self.mount_all(pieces, before=bodies[0] if bodies else self.query_one(".message-status"))
+            if bodies:
+                await self.mount_all(pieces, before=bodies[0])
+            else:
+                await self.mount_all(pieces, after=self.query_one(".message-header"))
 
     @property
     def source(self) -> str:
@@ -244,7 +260,7 @@ class MessageView(Vertical, can_focus=True):
         if not self._segments:
             self._segments = [""]
         if not self.bodies:
-            self.mount(MarkdownText("", classes="message-body"), before=self.query_one(".message-status"))
+            self.mount(MarkdownText("", classes="message-body"), after=self.query_one(".message-header"))
 
     async def write(self, delta: str) -> None:
         """Take a chunk of the answer: shown at once after a pause, else with the next flush."""
@@ -289,7 +305,7 @@ class MessageView(Vertical, can_focus=True):
             frozen = 0
             self._segments.append("")
             bodies.append(MarkdownText("", classes="message-body"))
-            self.mount(bodies[-1], before=self.query_one(".message-status"))
+            self.mount(bodies[-1], after=bodies[-2])
         self._segments[-1] = current
         bodies[-1].update(current)
 
@@ -318,7 +334,7 @@ class MessageView(Vertical, can_focus=True):
         self._segments = segments(text)
         self._unmounted = 0
         await self.mount_all([MarkdownText(piece, classes="message-body") for piece in self._segments],
-                             before=self.query_one(".message-status"))
+                             after=self.query_one(".message-header"))
 
     def on_unmount(self) -> None:
         # Removed mid-stream (another conversation opened): the worker goes on storing the
