@@ -31,9 +31,9 @@ def test_a_write_waits_for_another_writer_instead_of_failing(store, db_path):
 
 
 def test_a_store_locked_too_long_says_so(db_path, monkeypatch):
-    from agentterm.store import store as store_module
+    from agentterm.store import connection
 
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT_SECONDS", 0.2)
     with Store(db_path) as store:
         conversation = store.create_conversation()
         blocker = sqlite3.connect(db_path, isolation_level=None)

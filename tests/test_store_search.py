@@ -72,13 +72,13 @@ def test_search_follows_edits_deletes_and_the_trash(searchable):
 
 
 def test_search_ranks_only_the_newest_matches_past_the_cap(store, monkeypatch):
-    import agentterm.store.store as store_module
+    import agentterm.store.search as search_module
 
     conversation = store.create_conversation()
     best_but_oldest = store.add_message(conversation.id, "user", "kiwi kiwi kiwi kiwi")
     newer = [store.add_message(conversation.id, "user", f"kiwi with many other words {i}")
              for i in range(4)]
     assert store.search("kiwi")[0].message_id == best_but_oldest.id
-    monkeypatch.setattr(store_module, "SEARCH_RANKED", 3)
+    monkeypatch.setattr(search_module, "SEARCH_RANKED", 3)
     ids = [hit.message_id for hit in store.search("kiwi")]
     assert sorted(ids) == [m.id for m in newer[-3:]]

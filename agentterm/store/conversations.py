@@ -1,0 +1,234 @@
+"""The store's conversations: the sidebar's pages and views, titles, tags, the trash, stats."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from agentterm.models import Conversation, from_iso, to_iso, utcnow
+from agentterm.store.connection import StoreConnection, now_iso
+from agentterm.store.errors import StoreError
+from agentterm.store.validation import clean_title
+
+VIEWS = ("inbox", "archive", "trash", "all")
+# Each matches its partial index in migration 1 term for term, so SQLite picks that index.
+_VIEW_WHERE = {
+    "inbox": "c.archived_at IS NULL AND c.deleted_at IS NULL",
+    "archive": "c.archived_at IS NOT NULL AND c.deleted_at IS NULL",
+    "all": "c.deleted_at IS NULL",
+    "trash": "c.deleted_at IS NOT NULL",
+}
+_SIDEBAR_ORDER = "c.pinned DESC, c.last_activity_at DESC, c.id DESC"
+# Every conversation column but none from messages: the sidebar never reads a message body.
+_CONVERSATION_COLUMNS = """
+    c.id, c.title, c.title_source, c.agent_id, c.agent_name, c.pinned, c.archived_at,
+    c.deleted_at, c.created_at, c.last_activity_at, c.message_count, c.tokens,
+    (SELECT json_group_array(tag)
+       FROM (SELECT tag FROM tags WHERE conversation_id = c.id ORDER BY tag)) AS tags
+"""
+
+
+class ConversationsMixin(StoreConnection):
+    """Conversations: created, listed in sidebar order, renamed, tagged, archived, trashed."""
+
+    def create_conversation(self, agent_id: int | None = None, title: str = "") -> Conversation:
+        """A new conversation; a title given here counts as automatic, so a generated one may
+        replace it (only a rename by the user is kept over a generated title)."""
+        title = clean_title(title)
+        now = to_iso(utcnow())
+        with self._write():
+            agent_name = self._require_agent(agent_id).name if agent_id is not None else None
+            cursor = self._run(
+                "INSERT INTO conversations (title, title_source, agent_id, agent_name,"
+                " created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [title, "auto" if title else None, agent_id, agent_name, now, now],
+            )
+        return self._require_conversation(cursor.lastrowid)
+
+    def get_conversation(self, cid: int) -> Conversation | None:
+        row = self._one(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?", [cid]
+        )
+        return _conversation(row) if row else None
+
+    def _require_conversation(self, cid: int) -> Conversation:
+        conversation = self.get_conversation(cid)
+        if conversation is None:
+            raise StoreError(f"There is no conversation with id {cid}.")
+        return conversation
+
+    def list_conversations(
+        self,
+        *,
+        view: str = "inbox",
+        agent_id: int | None = None,
+        tag: str | None = None,
+        query: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Conversation]:
+        """A page of conversations in sidebar order: pinned first, then by last activity.
+
+        view: "inbox" (neither archived nor trashed), "archive", "trash", or "all" (everything
+        but the trash). query filters titles (case-insensitive substring).
+        """
+        where, params = self._conversation_filter(view, agent_id, tag, query)
+        rows = self._query(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE {where}"
+            f" ORDER BY {_SIDEBAR_ORDER} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_conversation(row) for row in rows]
+
+    def _conversation_filter(
+        self, view: str, agent_id: int | None, tag: str | None, query: str | None
+    ) -> tuple[str, list[Any]]:
+        if view not in _VIEW_WHERE:
+            raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
+        terms, params = [_VIEW_WHERE[view]], []
+        if agent_id is not None:
+            terms.append("c.agent_id = ?")
+            params.append(agent_id)
+        if tag:
+            terms.append("c.id IN (SELECT conversation_id FROM tags WHERE tag = ?)")
+            params.append(tag.strip())
+        if query and query.strip():
+            terms.append("c.title LIKE ? ESCAPE '\\'")
+            escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        return " AND ".join(terms), params
+
+    def count_conversations(self, view: str = "inbox") -> int:
+        where, params = self._conversation_filter(view, None, None, None)
+        return self._one(f"SELECT count(*) AS n FROM conversations c WHERE {where}", params)["n"]
+
+    def rename_conversation(self, cid: int, title: str, source: str = "user") -> Conversation:
+        """Set the title; an empty title clears it, so an automatic one may come again."""
+        if source not in ("auto", "user"):
+            raise ValueError(f"source must be 'auto' or 'user', not {source!r}")
+        title = clean_title(title)
+        self._update_conversation(
+            cid, "title = ?, title_source = ?", [title, source if title else None]
+        )
+        return self._require_conversation(cid)
+
+    def set_auto_title(self, cid: int, title: str) -> bool:
+        """Set a generated title, unless the user has named the conversation (then False)."""
+        title = clean_title(title)
+        if not title:
+            return False
+        with self._write():
+            cursor = self._run(
+                "UPDATE conversations SET title = ?, title_source = 'auto'"
+                " WHERE id = ? AND (title_source IS NULL OR title_source = 'auto')",
+                [title, cid],
+            )
+        return cursor.rowcount > 0
+
+    def _update_conversation(self, cid: int, assignments: str, params: list[Any]) -> None:
+        with self._write():
+            cursor = self._run(
+                f"UPDATE conversations SET {assignments} WHERE id = ?", [*params, cid]
+            )
+            if cursor.rowcount == 0:
+                raise StoreError(f"There is no conversation with id {cid}.")
+
+    def set_pinned(self, cid: int, pinned: bool) -> None:
+        self._update_conversation(cid, "pinned = ?", [int(bool(pinned))])
+
+    def set_tags(self, cid: int, tags: list[str]) -> None:
+        """Replace the tags: trimmed, blanks dropped, each once (the first spelling kept)."""
+        unique: dict[str, str] = {}
+        for tag in tags:
+            tag = " ".join(str(tag).split())
+            if tag and tag.casefold() not in unique:
+                unique[tag.casefold()] = tag
+        with self._write():
+            self._require_conversation(cid)
+            self._run("DELETE FROM tags WHERE conversation_id = ?", [cid])
+            self._conn.executemany(
+                "INSERT INTO tags (conversation_id, tag) VALUES (?, ?)",
+                [(cid, tag) for tag in unique.values()],
+            )
+
+    def archive(self, cid: int) -> None:
+        self._update_conversation(cid, "archived_at = coalesce(archived_at, ?)", [now_iso()])
+
+    def unarchive(self, cid: int) -> None:
+        self._update_conversation(cid, "archived_at = NULL", [])
+
+    def trash(self, cid: int) -> None:
+        self._update_conversation(cid, "deleted_at = coalesce(deleted_at, ?)", [now_iso()])
+
+    def restore(self, cid: int) -> None:
+        self._update_conversation(cid, "deleted_at = NULL", [])
+
+    def purge(self, cid: int) -> None:
+        """Delete the conversation for good, with its messages and tags."""
+        with self._write():
+            if self._run("DELETE FROM conversations WHERE id = ?", [cid]).rowcount == 0:
+                raise StoreError(f"There is no conversation with id {cid}.")
+
+    def purge_trash(self, older_than_days: float) -> int:
+        """Delete for good what has been in the trash at least that many days (0: all of it)."""
+        if older_than_days < 0:
+            raise ValueError("older_than_days must not be negative")
+        cutoff = to_iso(utcnow() - timedelta(days=older_than_days))
+        with self._write():
+            cursor = self._run(
+                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
+                [cutoff],
+            )
+        return cursor.rowcount
+
+    def clear_messages(self, cid: int) -> int:
+        """Delete every message, keeping the conversation; the number deleted."""
+        with self._write():
+            self._require_conversation(cid)
+            return self._run("DELETE FROM messages WHERE conversation_id = ?", [cid]).rowcount
+
+    def relink_conversation(self, cid: int, agent_id: int | None) -> None:
+        """Link to another agent (or to none), recording that agent's name."""
+        with self._write():
+            agent_name = self._require_agent(agent_id).name if agent_id is not None else None
+            self._update_conversation(cid, "agent_id = ?, agent_name = ?", [agent_id, agent_name])
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for the dashboard. Conversations, messages and tokens leave out the trash.
+
+        {"agents": {"active": n, "paused": n, "inactive": n}, "conversations": n,
+         "archived": n, "trashed": n, "messages": n, "tokens": n}
+        """
+        agents = {status: 0 for status in ("active", "paused", "inactive")}
+        for row in self._query("SELECT status, count(*) AS n FROM agents GROUP BY status"):
+            agents[row["status"]] = row["n"]
+        row = self._one(
+            """SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS conversations,
+                      count(*) FILTER (WHERE deleted_at IS NULL AND archived_at IS NOT NULL)
+                          AS archived,
+                      count(*) FILTER (WHERE deleted_at IS NOT NULL) AS trashed,
+                      coalesce(sum(message_count) FILTER (WHERE deleted_at IS NULL), 0)
+                          AS messages,
+                      coalesce(sum(tokens) FILTER (WHERE deleted_at IS NULL), 0) AS tokens
+                 FROM conversations"""
+        )
+        return {"agents": agents, **row}
+
+
+def _conversation(row: dict) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        title_source=row["title_source"],
+        agent_id=row["agent_id"],
+        agent_name=row["agent_name"],
+        tags=json.loads(row["tags"] or "[]"),
+        pinned=bool(row["pinned"]),
+        archived_at=from_iso(row["archived_at"]),
+        deleted_at=from_iso(row["deleted_at"]),
+        created_at=from_iso(row["created_at"]),
+        last_activity_at=from_iso(row["last_activity_at"]),
+        message_count=row["message_count"],
+        tokens=row["tokens"],
+    )
