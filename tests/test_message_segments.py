@@ -1,36 +1,60 @@
-"""Long answers are cut into several Markdown widgets at paragraph ends, never inside a fence."""
+"""Long answers are cut into several Markdown widgets at paragraph ends, and long code blocks
+at line ends, so that the pieces read as the whole does."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from agentterm.widgets.chat_pane import ChatPane
-from agentterm.widgets.markdown_text import MarkdownText
-from agentterm.widgets.message import SEGMENT_CHARS, segments, split_point
+from agentterm.widgets.markdown_text import MarkdownText, render_lines
+from agentterm.widgets.message import SEGMENT_CHARS, fences, segments, split_point
 from tests.app_helpers import make_app, seed_conversation, settle, until
 
-FENCE = "```python\n" + "x = 1\n\n" * 400 + "```\n\n"
+FENCE = "```python\n" + "x = 1\n\n" * 800 + "```\n\n"
 
 
 def test_segments_join_to_the_text_and_end_at_paragraphs():
-    text = ("A paragraph of words.\n\n" * 300) + FENCE + "The end.\n"
+    text = ("A paragraph of words.\n\n" * 300) + "The end.\n"
     pieces = segments(text)
     assert "".join(pieces) == text
     assert len(pieces) > 2
     for piece in pieces[:-1]:
         assert piece.endswith("\n\n")
-        assert piece.count("```") % 2 == 0  # a fence is never cut in two
         assert len(piece) >= SEGMENT_CHARS
 
 
-def test_short_text_is_one_segment_and_no_split_inside_a_fence():
+def test_a_long_code_block_is_cut_at_line_ends_and_reads_as_one_block():
+    text = "Intro.\n\n" + FENCE + "The end.\n"
+    pieces = segments(text)
+    assert "".join(pieces) == text
+    assert len(pieces) >= 3
+    opened = fences(pieces)
+    assert opened[0] is None and all(fence == "```python" for fence in opened[1:-1])
+    for piece in pieces[:-1]:
+        assert piece.endswith("x = 1\n")  # after a line of code, not a blank one
+    # Laid out piece by piece (each reopening the fence) it is the same as laid out whole.
+    whole = [line.plain for line in render_lines(text, 60)]
+    cut = [line.plain for piece, fence in zip(pieces, opened) for line in render_lines(piece, 60, fence)]
+    assert cut == whole
+
+
+def test_short_text_is_one_segment_and_a_short_fence_is_not_cut():
     assert segments("short\n\ntext") == ["short\n\ntext"]
-    assert split_point("```\na\n\nb\n") is None
+    assert segments("```\na\n\nb\n```\n") == ["```\na\n\nb\n```\n"]
+    assert split_point("a\n\nb", 0) == 3
+    # A fence nested in a list is never cut: reopened alone it would read as indented code.
+    assert split_point("- item\n\n    ```\n    a\n    b\n    ```\n", 12) is None
 
 
-async def test_a_long_streamed_answer_spans_several_widgets(settings, store, client, server):
+PARAGRAPHS = "".join(f"Paragraph {i} with some words in it.\n\n" for i in range(200))
+CODE = "Here it is:\n\n```python\n" + "".join(f"step_{i} = run({i})\n" for i in range(500)) + "```\n"
+
+
+@pytest.mark.parametrize("text", [PARAGRAPHS, CODE], ids=["paragraphs", "code"])
+async def test_a_long_streamed_answer_spans_several_widgets(settings, store, client, server, text):
     conversation = seed_conversation(store, "Long", [("q", "a")], age=timedelta(hours=1))
-    text = "".join(f"Paragraph {i} with some words in it.\n\n" for i in range(200))
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.main_screen.open_conversation(conversation.id)
@@ -43,8 +67,10 @@ async def test_a_long_streamed_answer_spans_several_widgets(settings, store, cli
         view = pane.chat_view.view_for(answer.id)
         await until(pilot, lambda: not view.pending)
         blocks = list(view.query(MarkdownText))
-        assert len(blocks) == len(segments(text))
+        assert len(blocks) == len(segments(text)) > 2
         assert "".join(b.source for b in blocks) == text
+        # None grew much past a segment's size: each was laid out again only while it was last.
+        assert max(len(b.source) for b in blocks) < 2 * SEGMENT_CHARS
 
         finished = store.update_message(answer.id, content=text, status="complete")
         pane.post_message(ChatPane.ReplyFinished(finished))

@@ -46,6 +46,34 @@ HEADINGS = {
 }
 
 
+FENCE_LINE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
+
+
+def fence_after(text: str, fence: str | None = None) -> str | None:
+    """The code fence still open at the end of `text` (its opening line), given the one open
+    at its start."""
+    if "```" not in text and "~~~" not in text:
+        return fence
+    for line in text.split("\n"):
+        fence = fence_after_line(line, fence)
+    return fence
+
+
+def fence_after_line(line: str, fence: str | None) -> str | None:
+    """The fence open after `line`, given the one open before it."""
+    match = FENCE_LINE.match(line)
+    if match is None:
+        return fence
+    marks, rest = match.groups()
+    if fence is None:
+        return None if marks[0] == "`" and "`" in rest else line.rstrip()
+    opening = FENCE_LINE.match(fence)
+    assert opening is not None
+    if marks[0] == opening[1][0] and len(marks) >= len(opening[1]) and not rest.strip():
+        return None
+    return fence
+
+
 @lru_cache(maxsize=1)
 def _parser():
     # Imported on first use: markdown-it is not needed to show the first screen.
@@ -59,11 +87,22 @@ def _link_style(href: str) -> Style:
     return Style.from_meta({"@click": f"link({href!r})"})
 
 
-def render_lines(source: str, width: int) -> list[Content]:
-    """The Markdown source laid out as lines of at most `width` cells (never parsed as markup)."""
+def render_lines(source: str, width: int, fence: str | None = None) -> list[Content]:
+    """The Markdown source laid out as lines of at most `width` cells (never parsed as markup).
+
+    `fence`: the code fence open where this source starts (one segment of a long code block),
+    reopened here; a block carried on from the segment before, or on to the next, has no
+    padding line at that end, so the segments read as one block.
+    """
     if not source.strip():
         return []
-    return _blocks(_tree(_parser().parse(source)), max(width, 4))
+    nodes = _tree(_parser().parse(f"{fence.strip()}\n{source}" if fence else source))
+    lines = _blocks(nodes, max(width, 4))
+    if fence and nodes and nodes[0].type == "fence":
+        lines = lines[1:]
+    if nodes and nodes[-1].type == "fence" and fence_after(source, fence) is not None:
+        lines = lines[:-1]
+    return lines
 
 
 class _Node:
@@ -289,9 +328,11 @@ class MarkdownText(Widget):
 
         href: str
 
-    def __init__(self, source: str = "", *, classes: str | None = None) -> None:
+    def __init__(self, source: str = "", *, fence: str | None = None, classes: str | None = None) -> None:
         super().__init__(classes=classes)
         self._source = source
+        self.fence = fence
+        """The code fence open where this text starts (it is a later part of a long block)."""
         self._laid_out: tuple[int, Content, int] | None = None
         self.layout_time = 0.0
         """Seconds the last layout took: a streaming answer shows its chunks less often if it grows."""
@@ -318,7 +359,7 @@ class MarkdownText(Widget):
         laid_out = self._laid_out
         if laid_out is None or laid_out[0] != width:
             started = perf_counter()
-            lines = render_lines(self._source, width)
+            lines = render_lines(self._source, width, self.fence)
             laid_out = self._laid_out = (width, Content("\n").join(lines), len(lines))
             self.layout_time = perf_counter() - started
         return laid_out[1], laid_out[2]

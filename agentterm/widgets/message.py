@@ -18,7 +18,7 @@ from textual.widgets import Static
 from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
-from agentterm.widgets.markdown_text import MarkdownText
+from agentterm.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
 
 # A long answer is several Markdown widgets of about this many characters each, split where a
 # paragraph ends outside a code fence: while it streams only the last one is laid out again, so
@@ -41,29 +41,43 @@ def code_blocks(text: str) -> list[str]:
     return [match.group(2) for match in FENCE.finditer(text)]
 
 
-def _fence_open(text: str) -> bool:
-    return sum(1 for line in text.splitlines() if line.lstrip().startswith(("```", "~~~"))) % 2 == 1
-
-
-def split_point(text: str, start: int = 0) -> int | None:
-    """Where a segment may end in `text` (after a blank line, outside a fence), at or past `start`."""
-    position = text.find("\n\n", start)
-    while position != -1:
-        end = position + 2
-        if not _fence_open(text[:end]):
-            return end
-        position = text.find("\n\n", end)
+def split_point(text: str, start: int = 0, fence: str | None = None) -> int | None:
+    """Where a segment may end in `text`, at or past `start`: after a blank line outside a code
+    fence, or after a line of code inside one (the next segment opens the fence again), so a
+    long code block is cut too. `fence` is the fence open where `text` starts."""
+    position = 0
+    for line in text.split("\n")[:-1]:
+        # Inside a fence only a top-level one is cut: reopened on its own, one nested in a list
+        # (indented four or more) would read as an indented code block.
+        inside = fence is not None and len(fence) - len(fence.lstrip()) < 4
+        fence = fence_after_line(line, fence)
+        position += len(line) + 1
+        if position > start and position > 1 and (
+                not line.strip() if fence is None else inside and line.strip()):
+            return position
     return None
 
 
 def segments(text: str, size: int = SEGMENT_CHARS) -> list[str]:
     """Cut a Markdown text into pieces of about `size` characters that render as the whole does."""
     pieces: list[str] = []
-    while len(text) > size and (end := split_point(text, size)) is not None and end < len(text):
+    fence = None
+    while len(text) > size and (end := split_point(text, size, fence)) is not None and end < len(text):
         pieces.append(text[:end])
+        fence = fence_after(text[:end], fence)
         text = text[end:]
     pieces.append(text)
     return pieces
+
+
+def fences(pieces: list[str]) -> list[str | None]:
+    """The code fence open where each piece starts (None: outside any)."""
+    opened: list[str | None] = []
+    fence = None
+    for piece in pieces:
+        opened.append(fence)
+        fence = fence_after(piece, fence)
+    return opened
 
 
 class _Line(Static):
@@ -114,6 +128,8 @@ class MessageView(Vertical, can_focus=True):
         self._segments: list[str] = (
             segments(strip_escapes(message.content)) if message.role == "assistant" else [])
         """The text of each Markdown widget of the answer, the last one still growing."""
+        self._fences = fences(self._segments)
+        """The code fence open where each segment starts (a long code block is cut too)."""
         self._unmounted = max(len(self._segments) - TAIL_SEGMENTS, 0)
         """How many segments at the start of a long answer are not mounted yet."""
         self.flushes = 0
@@ -129,8 +145,8 @@ class MessageView(Vertical, can_focus=True):
         # only while it has something to say.
         if self.message.role == "assistant":
             yield _Line(self._header(), classes="message-header")
-            for piece in self._segments[self._unmounted:]:
-                yield MarkdownText(piece, classes="message-body")
+            for index in range(self._unmounted, len(self._segments)):
+                yield self._body(index)
         else:
             yield _Line(self._prompt(), classes="message-header message-body")
         if self.message.status != "complete":
@@ -217,6 +233,9 @@ class MessageView(Vertical, can_focus=True):
     def bodies(self) -> list[MarkdownText]:
         return list(self.query_children(MarkdownText))
 
+    def _body(self, index: int) -> MarkdownText:
+        return MarkdownText(self._segments[index], fence=self._fences[index], classes="message-body")
+
     @property
     def mounted_chars(self) -> int:
         """How much text this message lays out once mounted (a long answer: only its end)."""
@@ -239,9 +258,8 @@ class MessageView(Vertical, can_focus=True):
         size = 0
         while self._unmounted and (not pieces or size < chars):
             self._unmounted -= 1
-            piece = self._segments[self._unmounted]
-            pieces.insert(0, MarkdownText(piece, classes="message-body"))
-            size += len(piece)
+            pieces.insert(0, self._body(self._unmounted))
+            size += len(self._segments[self._unmounted])
         if pieces:
             bodies = self.bodies
             if bodies:
@@ -258,7 +276,7 @@ class MessageView(Vertical, can_focus=True):
         self._filter = EscapeFilter()
         self._pending.clear()
         if not self._segments:
-            self._segments = [""]
+            self._segments, self._fences = [""], [None]
         if not self.bodies:
             self.mount(MarkdownText("", classes="message-body"), after=self.query_one(".message-header"))
 
@@ -294,17 +312,18 @@ class MessageView(Vertical, can_focus=True):
         bodies = self.bodies
         current = self._segments[-1] + text
         frozen = len(self._segments[-1])
-        # Close the growing widget where a paragraph ends past SEGMENT_CHARS, and go on in a
-        # fresh one: it is never laid out again.
-        while len(current) > SEGMENT_CHARS and (
-                end := split_point(current, max(SEGMENT_CHARS, frozen) - 1)) is not None \
+        # Close the growing widget where a paragraph (or a line of a long code block) ends past
+        # SEGMENT_CHARS, and go on in a fresh one: it is never laid out again.
+        while len(current) > SEGMENT_CHARS and (end := split_point(
+                current, max(SEGMENT_CHARS, frozen) - 1, self._fences[-1])) is not None \
                 and end < len(current):
             self._segments[-1] = current[:end]
             bodies[-1].update(current[:end])
             current = current[end:]
             frozen = 0
             self._segments.append("")
-            bodies.append(MarkdownText("", classes="message-body"))
+            self._fences.append(fence_after(self._segments[-2], self._fences[-1]))
+            bodies.append(self._body(len(self._segments) - 1))
             self.mount(bodies[-1], after=bodies[-2])
         self._segments[-1] = current
         bodies[-1].update(current)
@@ -332,8 +351,9 @@ class MessageView(Vertical, can_focus=True):
             return
         await self.query(MarkdownText).remove()
         self._segments = segments(text)
+        self._fences = fences(self._segments)
         self._unmounted = 0
-        await self.mount_all([MarkdownText(piece, classes="message-body") for piece in self._segments],
+        await self.mount_all([self._body(index) for index in range(len(self._segments))],
                              after=self.query_one(".message-header"))
 
     def on_unmount(self) -> None:
