@@ -40,6 +40,16 @@ def test_a_long_code_block_is_cut_at_line_ends_and_reads_as_one_block():
     assert cut == whole
 
 
+def test_a_long_list_is_cut_between_items_and_reads_as_one_list():
+    text = "Items:\n\n" + "".join(f"- item number {i} with a few words\n" for i in range(300)) + "\nAfter.\n"
+    pieces = segments(text)
+    assert "".join(pieces) == text
+    assert len(pieces) > 3 and all(len(piece) < 2 * SEGMENT_CHARS for piece in pieces)
+    whole = [line.plain for line in render_lines(text, 60)]
+    cut = [line.plain for piece in pieces for line in render_lines(piece, 60)]
+    assert cut == whole
+
+
 def test_short_text_is_one_segment_and_a_short_fence_is_not_cut():
     assert segments("short\n\ntext") == ["short\n\ntext"]
     assert segments("```\na\n\nb\n```\n") == ["```\na\n\nb\n```\n"]

@@ -32,6 +32,8 @@ second, bench/streaming.py's worst key took 191 ms and the collector paused up t
 frame leaves hundreds of Textual strips to collect); at 10, 16 ms and 44 ms."""
 FLUSH_SHARE = 0.25
 """...and never so often that showing it takes more than this share of the time."""
+LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+"""The start of an item of a top-level list (not indented)."""
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -43,17 +45,24 @@ def code_blocks(text: str) -> list[str]:
 
 def split_point(text: str, start: int = 0, fence: str | None = None) -> int | None:
     """Where a segment may end in `text`, at or past `start`: after a blank line outside a code
-    fence, or after a line of code inside one (the next segment opens the fence again), so a
-    long code block is cut too. `fence` is the fence open where `text` starts."""
+    fence, between two one-line items of a list, or after a line of code inside a fence (the
+    next segment opens it again), so long lists and code blocks are cut too. `fence` is the
+    fence open where `text` starts."""
     position = 0
-    for line in text.split("\n")[:-1]:
+    lines = text.split("\n")
+    for index, line in enumerate(lines[:-1]):
         # Inside a fence only a top-level one is cut: reopened on its own, one nested in a list
         # (indented four or more) would read as an indented code block.
         inside = fence is not None and len(fence) - len(fence.lstrip()) < 4
         fence = fence_after_line(line, fence)
         position += len(line) + 1
-        if position > start and position > 1 and (
-                not line.strip() if fence is None else inside and line.strip()):
+        if position <= start or position <= 1:
+            continue
+        if fence is None:
+            if not line.strip() or (LIST_ITEM.match(line) and LIST_ITEM.match(lines[index + 1])
+                                    and index + 2 < len(lines)):
+                return position
+        elif inside and line.strip():
             return position
     return None
 
