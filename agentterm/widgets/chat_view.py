@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -19,7 +19,7 @@ from agentterm.widgets.message import MessageView
 WINDOW = 50
 FIRST = 8
 FIRST_CHARS = 8000
-"""The first screenful: the newest messages, up to about this much text (of a long answer, its end)."""
+"""The first screenful: the newest messages up to about this much text (of a long answer: its end)."""
 BATCH = 5
 BATCH_CHARS = 6000
 """Each later step mounts about this much text at most, so none holds up a key for long."""
@@ -29,7 +29,7 @@ FILL_DELAY = 0.1
 STREAM_KEEP = 6
 
 
-def _batch_size(views, count: int, chars: int) -> int:
+def _batch_size(views: Iterable[MessageView], count: int, chars: int) -> int:
     """How many of `views` (in mounting order) make a batch: `count` of them, or fewer if long."""
     size = total = 0
     for view in views:
