@@ -11,24 +11,13 @@ from typing import Any
 
 import tomli_w
 
-from agentterm.models import AGENT_NAME_MAX, AGENT_STATUSES, Agent
+from agentterm.models import AGENT_FIELDS, AGENT_NAME_MAX, AGENT_STATUSES, Agent
 
 FORMAT = "agentterm.agent"
 FORMAT_VERSION = 1
 
 # The order the fields are written in, and the only ones an agent file may set.
-FIELDS = (
-    "name",
-    "description",
-    "status",
-    "provider",
-    "model",
-    "instructions",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "extra",
-)
+FIELDS = AGENT_FIELDS
 DEFAULTS: dict[str, Any] = {
     "description": "",
     "status": "active",

@@ -19,6 +19,20 @@ TitleSource = Literal["auto", "user"]
 
 AGENT_NAME_MAX = 80
 
+# The fields a user sets on an agent, in the order files and forms show them.
+AGENT_FIELDS: tuple[str, ...] = (
+    "name",
+    "description",
+    "status",
+    "provider",
+    "model",
+    "instructions",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "extra",
+)
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (the only clock the store uses)."""

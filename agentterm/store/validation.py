@@ -7,20 +7,7 @@ import math
 import unicodedata
 from typing import Any
 
-from agentterm.models import AGENT_NAME_MAX, AGENT_STATUSES
-
-AGENT_FIELDS = (
-    "name",
-    "description",
-    "status",
-    "provider",
-    "model",
-    "instructions",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "extra",
-)
+from agentterm.models import AGENT_FIELDS, AGENT_NAME_MAX, AGENT_STATUSES
 
 AGENT_DEFAULTS: dict[str, Any] = {
     "description": "",

@@ -6,20 +6,9 @@ import tomllib
 from importlib.resources import files
 from typing import Any
 
-TEMPLATE_FIELDS = frozenset(
-    {
-        "name",
-        "description",
-        "status",
-        "provider",
-        "model",
-        "instructions",
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "extra",
-    }
-)
+from agentterm.models import AGENT_FIELDS
+
+TEMPLATE_FIELDS = frozenset(AGENT_FIELDS)
 
 
 def list_templates() -> list[str]:
