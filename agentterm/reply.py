@@ -219,11 +219,11 @@ async def send(
         raise ReplyRefused(why, "Send a shorter prompt, or the long text as several.")
 
     existing: Message | None = None
-    history = store.all_messages(conversation_id)
     if prompt is not None:
         on_event(PromptStored(store.add_message(conversation_id, "user", prompt)))
-        history = store.all_messages(conversation_id)
-    else:
+    # Read once, after the prompt is stored: a long conversation's history is the costly read.
+    history = store.all_messages(conversation_id)
+    if prompt is None:
         last = history[-1] if history else None
         if last is not None and last.role == "assistant" and last.status in ("interrupted", "error"):
             if continue_answer and last.content:
