@@ -24,7 +24,7 @@ def make_app(db: Path, config: Path | None = None):
 def settle_collector() -> None:
     """The collector as the real app sets it a second after start; headless apps skip that."""
     try:
-        from agentterm.app import settle_collector as settle
+        from agentterm.tui.app import settle_collector as settle
     except ImportError:  # an older app: nothing to apply
         return
     settle()

@@ -116,8 +116,8 @@ async def window(runs: int) -> tuple[int, list[float]]:
 
 
 def segment_layout(runs: int) -> list[float]:
-    from agentterm.widgets.markdown_text import render_lines
-    from agentterm.widgets.message import segments
+    from agentterm.tui.widgets.markdown_text import render_lines
+    from agentterm.tui.widgets.message import segments
 
     pieces = segments(answer_text(80_000))[:-1]
     render_lines(pieces[0], 100)  # imports and the highlighter's lexers

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from textual.pilot import Pilot
 
-from agentterm.app import AgentTermApp
+from agentterm.tui.app import AgentTermApp
 from agentterm.models import Conversation, to_iso
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)

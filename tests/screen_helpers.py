@@ -8,7 +8,7 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from agentterm.screens.agents import AgentsScreen
+from agentterm.tui.screens.agents import AgentsScreen
 
 SIZE = (80, 24)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from agentterm.config import ProviderConfig
-from agentterm.screens.agent_editor import AgentEditorScreen
-from agentterm.screens.agent_versions import VersionsScreen
-from agentterm.screens.confirm import ConfirmScreen
+from agentterm.tui.screens.agent_editor import AgentEditorScreen
+from agentterm.tui.screens.agent_versions import VersionsScreen
+from agentterm.tui.screens.confirm import ConfirmScreen
 from tests.screen_helpers import SIZE, Host, settle, text_of, type_into
 
 # -- the editor ------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input
 
-from agentterm.screens.agent_editor import AgentEditorScreen
-from agentterm.screens.agents import AgentsScreen
-from agentterm.screens.confirm import ChoiceScreen, ConfirmScreen
-from agentterm.screens.text_prompt import TextPromptScreen
+from agentterm.tui.screens.agent_editor import AgentEditorScreen
+from agentterm.tui.screens.agents import AgentsScreen
+from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
+from agentterm.tui.screens.text_prompt import TextPromptScreen
 from tests.screen_helpers import SIZE, Host, text_of, type_into
 
 # -- the agents screen -----------------------------------------------------------------------

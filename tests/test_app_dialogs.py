@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, OptionList
 
-from agentterm.screens.agent_picker import AgentPickerScreen
-from agentterm.screens.confirm import ChoiceScreen, ConfirmScreen
+from agentterm.tui.screens.agent_picker import AgentPickerScreen
+from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 from tests.screen_helpers import SIZE, Host, text_of
 
 # -- dialogs ---------------------------------------------------------------------------------

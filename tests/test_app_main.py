@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from textual.widgets import DataTable
 
-from agentterm.app import AgentTermApp
-from agentterm.commands import COMMANDS
-from agentterm.screens.confirm import ConfirmScreen
-from agentterm.screens.main import MainScreen
-from agentterm.screens.help import HelpScreen
-from agentterm.screens.text_prompt import TextPromptScreen
+from agentterm.tui.app import AgentTermApp
+from agentterm.tui.commands import COMMANDS
+from agentterm.tui.screens.confirm import ConfirmScreen
+from agentterm.tui.screens.main import MainScreen
+from agentterm.tui.screens.help import HelpScreen
+from agentterm.tui.screens.text_prompt import TextPromptScreen
 from tests.app_helpers import make_app, option_ids, seed_conversation, settle
 
 
@@ -82,7 +82,7 @@ async def test_search_opens_the_conversation_at_the_match(settings, store, clien
 
 
 async def test_rename_with_f2_edits_the_title_in_place(settings, store, client, server):
-    from agentterm.widgets.conversation_list import InlineRename
+    from agentterm.tui.widgets.conversation_list import InlineRename
 
     _, _, new = seed_three(store)
     app = make_app(settings, store, client)
@@ -105,7 +105,7 @@ async def test_rename_with_f2_edits_the_title_in_place(settings, store, client, 
 
 
 async def test_escape_cancels_an_inline_rename(settings, store, client, server):
-    from agentterm.widgets.conversation_list import InlineRename
+    from agentterm.tui.widgets.conversation_list import InlineRename
 
     _, _, new = seed_three(store)
     app = make_app(settings, store, client)
@@ -258,7 +258,7 @@ async def test_ctrl_y_copies_the_last_answer(settings, store, client, server, mo
     _, _, new = seed_three(store)
     store.add_message(new.id, "user", "again")
     store.add_message(new.id, "assistant", "the very last answer")
-    monkeypatch.setattr("agentterm.clipboard.native_copy", lambda text: None)
+    monkeypatch.setattr("agentterm.tui.clipboard.native_copy", lambda text: None)
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.main_screen.open_conversation(new.id)
@@ -272,7 +272,7 @@ async def test_ctrl_y_copies_the_last_answer(settings, store, client, server, mo
 async def test_copy_reports_the_native_tool(settings, store, client, server, monkeypatch):
     _, _, new = seed_three(store)
     copied: list[str] = []
-    monkeypatch.setattr("agentterm.clipboard.native_copy", lambda text: copied.append(text) or "xclip")
+    monkeypatch.setattr("agentterm.tui.clipboard.native_copy", lambda text: copied.append(text) or "xclip")
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.main_screen.open_conversation(new.id)
@@ -347,7 +347,7 @@ async def test_command_palette_holds_every_action(settings, store, client, serve
 def test_docs_keys_lists_every_binding_id():
     from pathlib import Path
 
-    from agentterm.keymap import key_rows
+    from agentterm.tui.keymap import key_rows
 
     text = (Path(__file__).parent.parent / "docs" / "keys.md").read_text()
     missing = [row.id for row in key_rows({}) if f"`{row.id}`" not in text]
@@ -355,7 +355,7 @@ def test_docs_keys_lists_every_binding_id():
 
 
 def test_unknown_keymap_ids_are_reported():
-    from agentterm.keymap import unknown_ids
+    from agentterm.tui.keymap import unknown_ids
 
     assert unknown_ids({"app.new_conversation": "f6", "app.no_such_thing": "f7"}) == {"app.no_such_thing"}
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from textual import events
 from textual.widgets import Static
 
-from agentterm.screens.confirm import ConfirmScreen
-from agentterm.widgets.markdown_text import MarkdownText
-from agentterm.widgets.message import MessageView
+from agentterm.tui.screens.confirm import ConfirmScreen
+from agentterm.tui.widgets.markdown_text import MarkdownText
+from agentterm.tui.widgets.message import MessageView
 from tests.app_helpers import answer_text, make_app, seed_conversation, settle, until
 from tests.openai_server import Complete, Error, Stream
 

@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 from textual.selection import Selection
 from textual.geometry import Offset
 
-from agentterm.widgets.markdown_text import MarkdownText, render_lines
+from agentterm.tui.widgets.markdown_text import MarkdownText, render_lines
 
 DOC = """# Title
 

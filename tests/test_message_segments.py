@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from agentterm.widgets.chat_pane import ChatPane
-from agentterm.widgets.markdown_text import MarkdownText, render_lines
-from agentterm.widgets.message import SEGMENT_CHARS, fences, segments, split_point
+from agentterm.tui.widgets.chat_pane import ChatPane
+from agentterm.tui.widgets.markdown_text import MarkdownText, render_lines
+from agentterm.tui.widgets.message import SEGMENT_CHARS, fences, segments, split_point
 from tests.app_helpers import make_app, seed_conversation, settle, until
 
 FENCE = "```python\n" + "x = 1\n\n" * 800 + "```\n\n"

@@ -10,12 +10,12 @@ import pytest
 
 from agentterm.config import load_settings
 from agentterm.llm import LLMClient
-from agentterm.screens.agent_editor import AgentEditorScreen
-from agentterm.screens.agent_picker import AgentPickerScreen
-from agentterm.screens.agents import AgentsScreen
-from agentterm.screens.confirm import ConfirmScreen
+from agentterm.tui.screens.agent_editor import AgentEditorScreen
+from agentterm.tui.screens.agent_picker import AgentPickerScreen
+from agentterm.tui.screens.agents import AgentsScreen
+from agentterm.tui.screens.confirm import ConfirmScreen
 from agentterm.store import Store
-from agentterm.widgets.fields import TextField
+from agentterm.tui.widgets.fields import TextField
 from tests.app_helpers import NOW, make_app, set_times, settle, until
 from tests.openai_server import Error, Stream
 from tests.reliability_helpers import (

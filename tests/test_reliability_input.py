@@ -11,10 +11,10 @@ from agentterm import reply
 from agentterm.config import load_settings
 from agentterm.llm import LLMClient
 from agentterm.reply import MAX_PROMPT_CHARS
-from agentterm.screens.agent_editor import AgentEditorScreen
+from agentterm.tui.screens.agent_editor import AgentEditorScreen
 from agentterm.store import Store
 from agentterm.store.exports import EXPORT_FORMAT
-from agentterm.widgets.prompt_input import PromptInput
+from agentterm.tui.widgets.prompt_input import PromptInput
 from tests.app_helpers import make_app, settle, until
 from tests.openai_server import Stream
 from tests.reliability_helpers import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agentterm.widgets.chat_pane import ChatPane
-from agentterm.widgets.markdown_text import MarkdownText
-from agentterm.widgets.message import TAIL_SEGMENTS, MessageView
+from agentterm.tui.widgets.chat_pane import ChatPane
+from agentterm.tui.widgets.markdown_text import MarkdownText
+from agentterm.tui.widgets.message import TAIL_SEGMENTS, MessageView
 from tests.app_helpers import make_app, seed_conversation, settle, until
 
 ANSWER = """Here is how:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agentterm.widgets.conversation_list import PAGE
+from agentterm.tui.widgets.conversation_list import PAGE
 from tests.app_helpers import NOW, make_app, option_ids, set_times
 
 COUNT = 2 * PAGE + 20

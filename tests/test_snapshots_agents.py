@@ -7,10 +7,10 @@ import time
 import pytest
 from textual.widgets import Input, TextArea
 
-from agentterm.screens.agent_editor import AgentEditorScreen
-from agentterm.screens.agent_picker import AgentPickerScreen
-from agentterm.screens.agents import AgentsScreen
-from agentterm.screens.confirm import ChoiceScreen, ConfirmScreen
+from agentterm.tui.screens.agent_editor import AgentEditorScreen
+from agentterm.tui.screens.agent_picker import AgentPickerScreen
+from agentterm.tui.screens.agents import AgentsScreen
+from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 from tests.screen_helpers import SIZE, Host
 
 FIXED = "2025-03-14T09:26:53.000+00:00"

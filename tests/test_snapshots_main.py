@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from textual.widgets import Input, TextArea
 
-from agentterm.widgets.chat_pane import ChatPane
+from agentterm.tui.widgets.chat_pane import ChatPane
 from tests.app_helpers import make_app, seed_conversation, set_times, until, NOW
 
 ANSWER = """Here is a plan:

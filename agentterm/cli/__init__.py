@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_app(settings, store, client, *, open_agent: str | None = None):
     """The Textual app, built from parts that tests can build the same way."""
-    from agentterm.app import AgentTermApp
+    from agentterm.tui.app import AgentTermApp
 
     return AgentTermApp(settings, store, client, open_agent=open_agent)
 

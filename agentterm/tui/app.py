@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App
 from textual.binding import Binding
 
-from agentterm.commands import AgentTermCommands
+from agentterm.tui.commands import AgentTermCommands
 from agentterm.models import utcnow
 
 if TYPE_CHECKING:
     from agentterm.config import Settings
     from agentterm.llm import LLMClient
-    from agentterm.screens.main import MainScreen
+    from agentterm.tui.screens.main import MainScreen
     from agentterm.store import Store
 
 # Conversation-level actions live on the main screen; elsewhere (the agents screens) they are off.
@@ -88,7 +88,7 @@ class AgentTermApp(App[None]):
     @property
     def main_screen(self) -> MainScreen:
         if self._main_screen is None:
-            from agentterm.screens.main import MainScreen
+            from agentterm.tui.screens.main import MainScreen
 
             self._main_screen = MainScreen()
         return self._main_screen
@@ -99,7 +99,7 @@ class AgentTermApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
-            from agentterm.keymap import unknown_ids
+            from agentterm.tui.keymap import unknown_ids
 
             if unknown := unknown_ids(self.keymap):
                 self.notify("These [keymap] ids match no binding: " + ", ".join(sorted(unknown)),
@@ -183,7 +183,7 @@ class AgentTermApp(App[None]):
         await self.main_screen.run_action(action)
 
     def action_help(self) -> None:
-        from agentterm.screens.help import HelpScreen
+        from agentterm.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -201,7 +201,7 @@ class AgentTermApp(App[None]):
 
     def copy_text(self, text: str, *, what: str = "the text") -> None:
         """Copy through the terminal (OSC 52) and a native tool, and say plainly what happened."""
-        from agentterm.clipboard import copy_report, native_copy
+        from agentterm.tui.clipboard import copy_report, native_copy
 
         # Always handed to Textual (app.clipboard keeps it); it reaches a terminal only when there is one.
         self.copy_to_clipboard(text)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from agentterm.models import Conversation
-from agentterm.widgets.guard import guarded, store_guarded
+from agentterm.tui.widgets.guard import guarded, store_guarded
 
 
 def default_export_path(conversation: Conversation, fmt: str) -> Path:
@@ -44,7 +44,7 @@ class ConversationActions:
             self.chat_pane.refresh_conversation()  # type: ignore[attr-defined]
 
     def _confirm(self, title: str, body: str, label: str, then, *, danger: bool = True) -> None:
-        from agentterm.screens.confirm import ConfirmScreen
+        from agentterm.tui.screens.confirm import ConfirmScreen
 
         async def answered(confirmed: bool | None) -> None:
             if confirmed:
@@ -61,7 +61,7 @@ class ConversationActions:
     # The actions on one conversation, by id (the sidebar's keys call these directly)
 
     async def _rename(self, cid: int) -> None:
-        from agentterm.screens.text_prompt import TextPromptScreen
+        from agentterm.tui.screens.text_prompt import TextPromptScreen
 
         if (conversation := self._conversation(cid)) is None:
             return
@@ -77,7 +77,7 @@ class ConversationActions:
                                               help="enter saves, escape cancels"), guarded(self, renamed))
 
     async def _tags(self, cid: int) -> None:
-        from agentterm.screens.text_prompt import TextPromptScreen
+        from agentterm.tui.screens.text_prompt import TextPromptScreen
 
         if (conversation := self._conversation(cid)) is None:
             return
@@ -166,7 +166,7 @@ class ConversationActions:
                       "deleted for good.", "Clear", clear)
 
     async def _move(self, cid: int) -> None:
-        from agentterm.screens.agent_picker import AgentPickerScreen
+        from agentterm.tui.screens.agent_picker import AgentPickerScreen
 
         if (conversation := self._conversation(cid)) is None:
             return
@@ -185,7 +185,7 @@ class ConversationActions:
         self.app.push_screen(AgentPickerScreen(conversation.agent_id), guarded(self, moved))
 
     async def _export(self, cid: int, fmt: str = "markdown") -> None:
-        from agentterm.screens.text_prompt import TextPromptScreen
+        from agentterm.tui.screens.text_prompt import TextPromptScreen
 
         if (conversation := self._conversation(cid)) is None:
             return

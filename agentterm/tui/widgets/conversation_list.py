@@ -20,8 +20,8 @@ from agentterm.humanize import relative_time
 from agentterm.models import Conversation, SearchHit
 from agentterm.sanitize import one_line
 from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
-from agentterm.widgets.fields import TextField
-from agentterm.widgets.guard import store_guarded
+from agentterm.tui.widgets.fields import TextField
+from agentterm.tui.widgets.guard import store_guarded
 
 VIEWS = ("inbox", "archive", "trash")
 BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}

@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from agentterm.models import Agent, AgentVersion
 from agentterm.sanitize import one_line, strip_escapes
-from agentterm.screens.confirm import ConfirmScreen
+from agentterm.tui.screens.confirm import ConfirmScreen
 
 SHOWN_FIELDS = ("name", "description", "status", "provider", "model", "temperature", "top_p",
                 "max_tokens", "extra", "instructions")

@@ -17,11 +17,11 @@ from textual.worker import Worker, WorkerState
 from agentterm import reply
 from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store, StoreError
-from agentterm.widgets.chat_view import ChatView
-from agentterm.widgets.guard import guarded, store_guarded
-from agentterm.widgets.message import MessageView
-from agentterm.widgets.prompt_input import PromptInput
-from agentterm.widgets.status_line import StatusLine
+from agentterm.tui.widgets.chat_view import ChatView
+from agentterm.tui.widgets.guard import guarded, store_guarded
+from agentterm.tui.widgets.message import MessageView
+from agentterm.tui.widgets.prompt_input import PromptInput
+from agentterm.tui.widgets.status_line import StatusLine
 
 
 class ChatPane(Vertical):
@@ -302,7 +302,7 @@ class ChatPane(Vertical):
     @on(MessageView.LinkOpenRequested)
     def _link(self, event: MessageView.LinkOpenRequested) -> None:
         event.stop()
-        from agentterm.screens.confirm import ConfirmScreen
+        from agentterm.tui.screens.confirm import ConfirmScreen
 
         url = event.url
 
@@ -326,7 +326,7 @@ class ChatPane(Vertical):
         if event.action == "copy":
             self.app.copy_text(message.content, what="the message")
         elif event.action == "copy_code":
-            from agentterm.widgets.message import code_blocks
+            from agentterm.tui.widgets.message import code_blocks
 
             blocks = code_blocks(message.content)
             if blocks:
@@ -365,7 +365,7 @@ class ChatPane(Vertical):
         self.send(None, continue_answer=continue_answer)
 
     def _confirm_delete(self, message: Message) -> None:
-        from agentterm.screens.confirm import ConfirmScreen
+        from agentterm.tui.screens.confirm import ConfirmScreen
 
         async def deleted(confirmed: bool | None) -> None:
             if confirmed:
@@ -382,7 +382,7 @@ class ChatPane(Vertical):
 
     def edit_prompt(self, message: Message) -> None:
         """Edit the last prompt in a dialog, drop what came after it, and send it again."""
-        from agentterm.screens.text_prompt import TextPromptScreen
+        from agentterm.tui.screens.text_prompt import TextPromptScreen
 
         if self.streaming:
             self.notify("Stop the streaming answer first (escape).", severity="warning")

@@ -9,18 +9,18 @@ from textual.binding import Binding, BindingsMap
 
 # (where it applies, "module:Class"): the app first, then the widgets and screens with keys.
 PLACES: list[tuple[str, str]] = [
-    ("Everywhere", "agentterm.app:AgentTermApp"),
-    ("Prompt", "agentterm.widgets.prompt_input:PromptInput"),
-    ("Sidebar list", "agentterm.widgets.conversation_list:ConversationOptions"),
-    ("A focused message", "agentterm.widgets.message:MessageView"),
-    ("Agents screen", "agentterm.screens.agents:AgentsScreen"),
-    ("Agent editor", "agentterm.screens.agent_editor:AgentEditorScreen"),
-    ("Agent versions", "agentterm.screens.agent_versions:VersionsScreen"),
-    ("Agent picker", "agentterm.screens.agent_picker:AgentPickerScreen"),
-    ("Dialogs", "agentterm.screens.confirm:ConfirmScreen"),
-    ("Choice dialogs", "agentterm.screens.confirm:ChoiceScreen"),
-    ("Text dialogs", "agentterm.screens.text_prompt:TextPromptScreen"),
-    ("Help", "agentterm.screens.help:HelpScreen"),
+    ("Everywhere", "agentterm.tui.app:AgentTermApp"),
+    ("Prompt", "agentterm.tui.widgets.prompt_input:PromptInput"),
+    ("Sidebar list", "agentterm.tui.widgets.conversation_list:ConversationOptions"),
+    ("A focused message", "agentterm.tui.widgets.message:MessageView"),
+    ("Agents screen", "agentterm.tui.screens.agents:AgentsScreen"),
+    ("Agent editor", "agentterm.tui.screens.agent_editor:AgentEditorScreen"),
+    ("Agent versions", "agentterm.tui.screens.agent_versions:VersionsScreen"),
+    ("Agent picker", "agentterm.tui.screens.agent_picker:AgentPickerScreen"),
+    ("Dialogs", "agentterm.tui.screens.confirm:ConfirmScreen"),
+    ("Choice dialogs", "agentterm.tui.screens.confirm:ChoiceScreen"),
+    ("Text dialogs", "agentterm.tui.screens.text_prompt:TextPromptScreen"),
+    ("Help", "agentterm.tui.screens.help:HelpScreen"),
 ]
 
 

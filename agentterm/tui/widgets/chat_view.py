@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from agentterm.models import Conversation, Message
 from agentterm.store import Store
-from agentterm.widgets.message import MessageView
+from agentterm.tui.widgets.message import MessageView
 
 WINDOW = 50
 FIRST = 8

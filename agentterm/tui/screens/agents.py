@@ -19,11 +19,11 @@ from textual.widgets import Button, DataTable, Static
 from agentterm.agent_io import AgentFileError, agent_from_toml, agent_to_toml
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
-from agentterm.screens.agent_editor import AgentEditorScreen, unique_name
-from agentterm.screens.agent_picker import status_badge
-from agentterm.screens.agent_versions import VersionsScreen, local_time
-from agentterm.screens.confirm import ChoiceScreen, ConfirmScreen
-from agentterm.screens.text_prompt import TextPromptScreen
+from agentterm.tui.screens.agent_editor import AgentEditorScreen, unique_name
+from agentterm.tui.screens.agent_picker import status_badge
+from agentterm.tui.screens.agent_versions import VersionsScreen, local_time
+from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
+from agentterm.tui.screens.text_prompt import TextPromptScreen
 from agentterm.templates import list_templates, load_template
 
 # The name column takes what the others leave; each column also has a cell of padding each side.

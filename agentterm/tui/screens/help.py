@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from agentterm.keymap import key_rows
+from agentterm.tui.keymap import key_rows
 
 
 class HelpScreen(ModalScreen[None]):

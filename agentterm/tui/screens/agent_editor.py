@@ -21,9 +21,9 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from agentterm.agent_io import FIELDS
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
-from agentterm.screens.agent_versions import VersionsScreen
-from agentterm.screens.confirm import ConfirmScreen
-from agentterm.widgets.fields import TextBox, TextField
+from agentterm.tui.screens.agent_versions import VersionsScreen
+from agentterm.tui.screens.confirm import ConfirmScreen
+from agentterm.tui.widgets.fields import TextBox, TextField
 
 LABELS = {
     "name": "Name", "description": "Description", "status": "Status", "provider": "Provider",

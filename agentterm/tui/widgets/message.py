@@ -18,7 +18,7 @@ from textual.widgets import Static
 from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
-from agentterm.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
+from agentterm.tui.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
 
 # A long answer is several Markdown widgets of about this many characters each, split where a
 # paragraph ends outside a code fence: while it streams only the last one is laid out again, so

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
-from agentterm.widgets.fields import TextField
+from agentterm.tui.widgets.fields import TextField
 
 PickerResult = tuple[str, int | None]
 

@@ -8,7 +8,7 @@ from textual import events
 from textual.binding import Binding
 from textual.message import Message
 
-from agentterm.widgets.fields import TextBox
+from agentterm.tui.widgets.fields import TextBox
 
 
 class PromptInput(TextBox):

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
-from agentterm.widgets.fields import TextBox, TextField
+from agentterm.tui.widgets.fields import TextBox, TextField
 
 
 class TextPromptScreen(ModalScreen[str | None]):

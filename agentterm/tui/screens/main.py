@@ -9,12 +9,12 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
 from agentterm.models import Agent, Conversation
-from agentterm.screens.conversation_actions import ConversationActions
-from agentterm.widgets.chat_pane import ChatPane
-from agentterm.widgets.conversation_list import ConversationList, ConversationOptions
-from agentterm.widgets.footer import Footer
-from agentterm.widgets.guard import guarded, store_guarded
-from agentterm.widgets.home import Home
+from agentterm.tui.screens.conversation_actions import ConversationActions
+from agentterm.tui.widgets.chat_pane import ChatPane
+from agentterm.tui.widgets.conversation_list import ConversationList, ConversationOptions
+from agentterm.tui.widgets.footer import Footer
+from agentterm.tui.widgets.guard import guarded, store_guarded
+from agentterm.tui.widgets.home import Home
 
 
 class MainScreen(ConversationActions, Screen[None]):
@@ -153,7 +153,7 @@ class MainScreen(ConversationActions, Screen[None]):
     @on(ChatPane.AgentPaused)
     def _paused(self, event: ChatPane.AgentPaused) -> None:
         event.stop()
-        from agentterm.screens.confirm import ConfirmScreen
+        from agentterm.tui.screens.confirm import ConfirmScreen
 
         agent, prompt = event.agent, event.prompt
 
@@ -186,7 +186,7 @@ class MainScreen(ConversationActions, Screen[None]):
 
     @store_guarded
     def action_new_conversation(self) -> None:
-        from agentterm.screens.agent_picker import AgentPickerScreen
+        from agentterm.tui.screens.agent_picker import AgentPickerScreen
 
         async def picked(result: tuple[str, int | None] | None) -> None:
             if result is None:
@@ -248,7 +248,7 @@ class MainScreen(ConversationActions, Screen[None]):
 
     def open_agents(self) -> None:
         try:
-            from agentterm.screens.agents import AgentsScreen
+            from agentterm.tui.screens.agents import AgentsScreen
         except ImportError:
             self.notify("The agents screen is not available in this build.", severity="warning")
             return
@@ -269,7 +269,7 @@ class MainScreen(ConversationActions, Screen[None]):
         if agent is None:
             self.notify("This conversation has no agent; ctrl+g opens the agents.")
             return
-        from agentterm.screens.agent_editor import AgentEditorScreen
+        from agentterm.tui.screens.agent_editor import AgentEditorScreen
 
         self.app.push_screen(AgentEditorScreen(agent.id))
 

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from agentterm.humanize import count, relative_time
 from agentterm.sanitize import one_line
 from agentterm.store import Store
-from agentterm.widgets.conversation_list import ConversationList
+from agentterm.tui.widgets.conversation_list import ConversationList
 
 AGENT_BADGES = {"active": ("active", "$text-success"), "paused": ("paused", "bold $text-warning"),
                 "inactive": ("retired", "$text-muted")}
