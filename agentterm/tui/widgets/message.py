@@ -19,6 +19,8 @@ from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
 from agentterm.tui.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
+from agentterm.tui.widgets.thinking import ThinkingView
+from agentterm.tui.widgets.tool_call import ToolCallView
 
 # A long answer is several Markdown widgets of about this many characters each, split where a
 # paragraph ends outside a code fence: while it streams only the last one is laid out again, so
@@ -154,8 +156,12 @@ class MessageView(Vertical, can_focus=True):
         # only while it has something to say.
         if self.message.role == "assistant":
             yield _Line(self._header(), classes="message-header")
+            if thinking := getattr(self.message, "thinking", ""):
+                yield ThinkingView(thinking)
             for index in range(self._unmounted, len(self._segments)):
                 yield self._body(index)
+            for call in getattr(self.message, "tool_calls", ()):
+                yield ToolCallView(call)
         else:
             yield _Line(self._prompt(), classes="message-header message-body")
         if self.message.status != "complete":
@@ -245,6 +251,48 @@ class MessageView(Vertical, can_focus=True):
     def _body(self, index: int) -> MarkdownText:
         return MarkdownText(self._segments[index], fence=self._fences[index], classes="message-body")
 
+    def _body_anchor(self) -> Static:
+        """What the answer's text follows: its thinking, else the header."""
+        thinking = self.thinking_view
+        return thinking if thinking is not None else self.query_one(".message-header", Static)
+
+    @property
+    def thinking_view(self) -> ThinkingView | None:
+        return next(iter(self.query_children(ThinkingView)), None)
+
+    def write_thinking(self, delta: str) -> None:
+        """Take a chunk of thinking, shown live in a dimmed block above the answer."""
+        view = self.thinking_view
+        if view is None:
+            view = ThinkingView(live=True)
+            self.mount(view, after=self.query_one(".message-header"))
+        view.write(delta)
+
+    def _fold_thinking(self, text: str | None = None) -> None:
+        view = self.thinking_view
+        if view is not None and (view.live or text is not None):
+            view.finish(text)
+
+    def tool_call_view(self, call_id: int) -> ToolCallView | None:
+        for view in self.query_children(ToolCallView):
+            if view.call_id == call_id:
+                return view
+        return None
+
+    def show_tool_call(self, call) -> ToolCallView:
+        """Show a call of this message, new or in a new state; the answer's text stays above."""
+        self._fold_thinking()
+        view = self.tool_call_view(call.id)
+        if view is not None:
+            view.update_call(call)
+            return view
+        view = ToolCallView(call)
+        if status := self.query_children(".message-status"):
+            self.mount(view, before=status.first())
+        else:
+            self.mount(view)
+        return view
+
     @property
     def mounted_chars(self) -> int:
         """How much text this message lays out once mounted (a long answer: only its end)."""
@@ -274,7 +322,7 @@ class MessageView(Vertical, can_focus=True):
             if bodies:
                 await self.mount_all(pieces, before=bodies[0])
             else:
-                await self.mount_all(pieces, after=self.query_one(".message-header"))
+                await self.mount_all(pieces, after=self._body_anchor())
 
     @property
     def source(self) -> str:
@@ -287,13 +335,15 @@ class MessageView(Vertical, can_focus=True):
         if not self._segments:
             self._segments, self._fences = [""], [None]
         if not self.bodies:
-            self.mount(MarkdownText("", classes="message-body"), after=self.query_one(".message-header"))
+            self.mount(MarkdownText("", classes="message-body"), after=self._body_anchor())
 
     async def write(self, delta: str) -> None:
         """Take a chunk of the answer: shown at once after a pause, else with the next flush."""
         if self._filter is None:
             self.start_stream()
         assert self._filter is not None
+        if not self._pending and not self.source:
+            self._fold_thinking()  # the answer starts: the thinking folds away
         self._pending.append(delta)
         if self._flush_timer is None:
             bodies = self.bodies
@@ -351,6 +401,9 @@ class MessageView(Vertical, can_focus=True):
         """
         self._stop_stream()
         self.refresh_message(message)
+        self._fold_thinking(getattr(message, "thinking", "") or None)
+        for call in getattr(message, "tool_calls", ()):
+            self.show_tool_call(call)
         text = strip_escapes(message.content)
         done = "".join(self._segments[:-1])
         bodies = self.bodies
@@ -363,7 +416,7 @@ class MessageView(Vertical, can_focus=True):
         self._fences = fences(self._segments)
         self._unmounted = 0
         await self.mount_all([self._body(index) for index in range(len(self._segments))],
-                             after=self.query_one(".message-header"))
+                             after=self._body_anchor())
 
     def on_unmount(self) -> None:
         # Removed mid-stream (another conversation opened): the worker goes on storing the
