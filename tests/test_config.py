@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import stat
 import sys
@@ -364,11 +365,15 @@ def test_a_directory_at_the_config_path_is_an_error(cfg):
 def test_an_unreadable_file_is_an_error(cfg, monkeypatch):
     write(cfg, 'theme = "x"\n')
 
-    def refuse(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    # Root reads a mode-000 file anyway, so the refusal is simulated where the file is read.
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    def refuse(path, *args, **kwargs):
+        if Path(path) == cfg:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    # Root reads a mode-000 file anyway, so the refusal is simulated where the file is opened.
+    monkeypatch.setattr(os, "open", refuse)
     error = pytest.raises(ConfigError, load_settings, cfg).value
     assert str(error) == f"{cfg}: cannot be read: permission denied"
 

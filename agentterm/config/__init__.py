@@ -2,6 +2,7 @@
 
 from agentterm.config.load import load_settings
 from agentterm.config.settings import (
+    DEFAULT_MAX_STEPS,
     DEFAULT_OPENAI_MODEL,
     DEFAULT_PROVIDER,
     DEFAULT_THEME,
@@ -9,6 +10,7 @@ from agentterm.config.settings import (
     DEFAULT_TRASH_DAYS,
     KEY_CMD_TIMEOUT,
     ConfigError,
+    MCPServerConfig,
     ProviderConfig,
     Settings,
     default_settings,
@@ -16,6 +18,7 @@ from agentterm.config.settings import (
 from agentterm.config.starter import STARTER_CONFIG, write_default_config
 
 __all__ = [
+    "DEFAULT_MAX_STEPS",
     "DEFAULT_OPENAI_MODEL",
     "DEFAULT_PROVIDER",
     "DEFAULT_THEME",
@@ -24,6 +27,7 @@ __all__ = [
     "KEY_CMD_TIMEOUT",
     "STARTER_CONFIG",
     "ConfigError",
+    "MCPServerConfig",
     "ProviderConfig",
     "Settings",
     "default_settings",

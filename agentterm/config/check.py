@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from agentterm.config.mcp_check import MCPChecks
 from agentterm.config.settings import (
+    DEFAULT_MAX_STEPS,
+    DEFAULT_MAX_TOOL_RESULT_CHARS,
     DEFAULT_PROVIDER,
     DEFAULT_THEME,
     DEFAULT_TIMEOUT,
@@ -23,7 +26,17 @@ from agentterm.config.settings import (
     fallback_provider,
 )
 
-_TOP_KEYS = ("default_provider", "default_agent", "trash_days", "theme", "providers", "keymap")
+_TOP_KEYS = (
+    "default_provider",
+    "default_agent",
+    "trash_days",
+    "theme",
+    "max_steps",
+    "max_tool_result_chars",
+    "providers",
+    "mcp_servers",
+    "keymap",
+)
 _PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout")
 _NO_KEYS_HERE = (
     "API keys are never stored in the config: use api_key_env (the name of an environment "
@@ -49,7 +62,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-class Checker:
+class Checker(MCPChecks):
     """Turns the parsed TOML into Settings, raising ConfigError at the first fault."""
 
     def __init__(self, raw: dict[str, Any], text: str, path: Path) -> None:
@@ -80,6 +93,9 @@ class Checker:
             keymap=self.keymap(raw.get("keymap", {})),
             trash_days=self.trash_days(raw.get("trash_days", DEFAULT_TRASH_DAYS)),
             theme=self.string(raw, "theme", "theme") or DEFAULT_THEME,
+            mcp_servers=self.mcp_servers(raw.get("mcp_servers", {})),
+            max_steps=self.whole(raw, "max_steps", DEFAULT_MAX_STEPS, 1),
+            max_tool_result_chars=self.whole(raw, "max_tool_result_chars", DEFAULT_MAX_TOOL_RESULT_CHARS, 1000),
         )
 
     def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:

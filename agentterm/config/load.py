@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from agentterm.config.check import Checker
 from agentterm.config.settings import ConfigError, Settings, default_settings
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+MAX_CONFIG_BYTES = 1_000_000
 
 
 def load_settings(path: Path | str, *, required: bool = False) -> Settings:
@@ -33,7 +36,8 @@ def _read_bytes(path: Path, required: bool) -> bytes | None:
             path=path,
         )
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         if required:
             raise ConfigError("no such file", path=path) from None
@@ -42,6 +46,28 @@ def _read_bytes(path: Path, required: bool) -> bytes | None:
         raise ConfigError("cannot be read: permission denied", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot be read: {exc.strerror or exc}", path=path) from None
+    with os.fdopen(fd, "rb") as handle:
+        # Checked on the open file, not the name, so nothing can be swapped in between.
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"is {_kind(info.st_mode)}, not a regular file; point --config at a .toml file",
+                              path=path)
+        # Read one byte past the limit: a file that grows while read is refused too.
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 1_000_000} MB; a config is a few lines of TOML",
+                          path=path)
+    return data
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -14,6 +14,10 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_TRASH_DAYS = 30
 DEFAULT_THEME = "textual-dark"
 KEY_CMD_TIMEOUT = 10.0
+DEFAULT_MAX_STEPS = 20
+DEFAULT_TOOL_TIMEOUT = 60.0
+DEFAULT_STARTUP_TIMEOUT = 30.0
+DEFAULT_MAX_TOOL_RESULT_CHARS = 20_000
 
 # Output of api_key_cmd, by argv: running `pass` (and its gpg prompt) once per process is enough.
 _command_keys: dict[tuple[str, ...], str] = {}
@@ -117,6 +121,62 @@ class ProviderConfig:
 
 
 @dataclass
+class MCPServerConfig:
+    """One MCP server: a program spoken to over stdio, or a streamable-HTTP URL."""
+
+    name: str
+    """The server's name: the `NAME` in `[mcp_servers.NAME]`, what agents list in `mcp_servers`."""
+
+    command: str | None = None
+    """stdio: the program to run (looked up on PATH); None for an HTTP server."""
+
+    args: list[str] = field(default_factory=list)
+    """stdio: the program's arguments."""
+
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    """stdio: variables added to the minimal environment the server gets (values may be secrets)."""
+
+    cwd: Path | None = None
+    """stdio: the working directory; a relative path is taken from the config file's directory."""
+
+    url: str | None = None
+    """HTTP: the streamable-HTTP endpoint, e.g. `http://127.0.0.1:8931/mcp`; None for a stdio server."""
+
+    headers_env: dict[str, str] = field(default_factory=dict)
+    """HTTP: header name -> the environment variable holding its value (values are never in the file)."""
+
+    timeout: float = DEFAULT_TOOL_TIMEOUT
+    """Seconds one tool call may take before it is given up as failed."""
+
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+    """Seconds the server may take to start and list its tools."""
+
+    @property
+    def transport(self) -> str:
+        """"stdio" or "http"."""
+        return "http" if self.url else "stdio"
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers, read from the environment now; a variable unset raises ConfigError (no value shown)."""
+        headers: dict[str, str] = {}
+        for header, variable in self.headers_env.items():
+            value = os.environ.get(variable, "")
+            if not value:
+                raise ConfigError(
+                    f"headers_env: {header} comes from ${variable}, which is not set",
+                    key=f"mcp_servers.{self.name}",
+                )
+            headers[header] = value
+        return headers
+
+    def secrets(self) -> list[str]:
+        """Every value this server carries that must never be shown: env values and header values."""
+        values = [v for v in self.env.values() if len(v) >= 4]
+        values += [v for var in self.headers_env.values() if len(v := os.environ.get(var, "")) >= 4]
+        return values
+
+
+@dataclass
 class Settings:
     """Everything the config file says, with defaults filled in."""
 
@@ -140,6 +200,15 @@ class Settings:
 
     theme: str = DEFAULT_THEME
     """The Textual theme's name."""
+
+    mcp_servers: dict[str, MCPServerConfig] = field(default_factory=dict)
+    """Every MCP server by name, in the file's order; agents name the ones they may use."""
+
+    max_steps: int = DEFAULT_MAX_STEPS
+    """The most model requests one turn may make (each round of tool calls is one more)."""
+
+    max_tool_result_chars: int = DEFAULT_MAX_TOOL_RESULT_CHARS
+    """A tool result longer than this many characters is cut, with a marker saying how much was left out."""
 
     def provider(self, name: str | None = None) -> ProviderConfig:
         """The named provider; None: the default. An unknown name raises ConfigError."""

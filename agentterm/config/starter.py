@@ -40,6 +40,8 @@ STARTER_CONFIG = """\
 # default_agent = "Assistant"   # preselected when you start a new conversation
 # trash_days = 30               # purge conversations trashed longer ago than this; 0 = never
 # theme = "textual-dark"
+# max_steps = 20                # the most model requests one turn may make while calling tools
+# max_tool_result_chars = 20000 # a longer tool result is cut (with a marker) before the model sees it
 
 [providers.openai]
 api_key_env = "OPENAI_API_KEY"
@@ -61,6 +63,16 @@ model = "gpt-4o-mini"
 # base_url = "https://openrouter.ai/api/v1"
 # api_key_env = "OPENROUTER_API_KEY"
 # model = "openai/gpt-4o-mini"
+
+# MCP servers give agents tools; an agent names the ones it may use (mcp_servers = ["time"]).
+# [mcp_servers.time]                          # a stdio server: command, args, env, cwd
+# command = "uvx"
+# args = ["mcp-server-time", "--local-timezone", "UTC"]
+# timeout = 60                                # seconds one tool call may take
+#
+# [mcp_servers.docs]                          # a streamable-HTTP server
+# url = "http://127.0.0.1:8931/mcp"
+# headers_env = { Authorization = "DOCS_TOKEN" }   # the header's value is read from $DOCS_TOKEN
 
 # [keymap]                                    # binding id = key(s); the ids are in docs/keys.md
 # "app.new_conversation" = "ctrl+t"
