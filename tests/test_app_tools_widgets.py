@@ -109,23 +109,37 @@ async def test_thinking_is_live_then_folds_when_the_answer_starts_and_unfolds():
 
 
 class AskingApp(App):
-    def __init__(self, call) -> None:
+    def __init__(self, call, **options) -> None:
         super().__init__()
         self.call = call
+        self.options = options
         self.answers: list = []
 
     def on_mount(self) -> None:
-        self.push_screen(ApprovalScreen(self.call, agent_name="Helper"), self.answers.append)
+        self.push_screen(ApprovalScreen(self.call, agent_name="Helper", **self.options),
+                         self.answers.append)
 
 
 async def test_keys_typed_as_the_question_appears_do_not_answer_it():
-    app = AskingApp(make_call(status="approval", arguments='{"path": "/etc/passwd"}'))
+    # A delay no slow machine reaches: the keys below are surely typed before it.
+    app = AskingApp(make_call(status="approval", arguments='{"path": "/etc/passwd"}'),
+                    arm_delay=3600)
     async with app.run_test() as pilot:
         screen = app.screen
         assert isinstance(screen, ApprovalScreen)
         await pilot.press("y", "a", "n")
         assert app.answers == [] and screen.ignored_keys == 3
         assert app.screen is screen and not screen.has_class("-denying")
+        screen.arm()  # what the timer does once the delay is over
+        await pilot.press("y")
+        assert app.answers == [("once", None)]
+
+
+async def test_the_question_arms_itself_after_its_delay():
+    app = AskingApp(make_call(status="approval"))
+    async with app.run_test() as pilot:
+        screen = app.screen
+        assert screen.arm_delay == 0.5
         await until(pilot, lambda: screen.armed)
         await pilot.press("y")
         assert app.answers == [("once", None)]

@@ -71,9 +71,11 @@ class ApprovalScreen(ModalScreen[Answer | None]):
         Binding("escape", "stop", "Stop the turn", id="approval.stop"),
     ]
 
-    def __init__(self, call: Any, *, agent_name: str | None = None) -> None:
+    def __init__(self, call: Any, *, agent_name: str | None = None,
+                 arm_delay: float = ARM_DELAY) -> None:
         super().__init__()
         self.call = call
+        self.arm_delay = arm_delay
         self.agent_name = agent_name
         self.armed = False
         self.ignored_keys = 0
@@ -107,9 +109,10 @@ class ApprovalScreen(ModalScreen[Answer | None]):
                         id="approval-reason", max_length=2000)
 
     def on_mount(self) -> None:
-        self.set_timer(ARM_DELAY, self._arm)
+        self.set_timer(self.arm_delay, self.arm)
 
-    def _arm(self) -> None:
+    def arm(self) -> None:
+        """From now on the keys answer."""
         self.armed = True
         self.query_one("#approval-keys").remove_class("-unarmed")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,9 +24,10 @@ from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.message import MessageView
 from agentterm.tui.widgets.prompt_input import PromptInput
 from agentterm.tui.widgets.status_line import StatusLine
+from agentterm.tui.widgets.turn_view import TurnView
 
 
-class ChatPane(Vertical):
+class ChatPane(TurnView, Vertical):
     """Owns sending: the worker posts the Reply* messages below and their handlers touch widgets."""
 
     @dataclass
@@ -44,6 +47,29 @@ class ChatPane(Vertical):
     @dataclass
     class ReplyFinished(TextualMessage):
         message: Message
+
+    @dataclass
+    class ThinkingDelta(TextualMessage, bubble=False):
+        message_id: int
+        text: str
+
+    @dataclass
+    class ToolCallChanged(TextualMessage, bubble=False):
+        """A call started, got all its arguments, or ended: `call` is its record (models.ToolCall)."""
+
+        call: Any
+
+    @dataclass
+    class ToolArguments(TextualMessage, bubble=False):
+        call_id: str
+        text: str
+
+    @dataclass
+    class ApprovalRequested(TextualMessage, bubble=False):
+        """The turn waits for the user: resolve `future` with an engine Approval."""
+
+        call: Any
+        future: asyncio.Future[Any]
 
     @dataclass
     class ReplyFailed(TextualMessage):
@@ -188,6 +214,9 @@ class ChatPane(Vertical):
         """Stop the streaming answer; the partial text stays, marked interrupted."""
         return bool(self.app.workers.cancel_group(self, "reply"))
 
+    def stop_turn(self) -> bool:
+        return self.stop()
+
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _reply(self, conversation_id: int, prompt: str | None, continue_answer: bool) -> None:
         from agentterm.llm import LLMError
@@ -230,6 +259,7 @@ class ChatPane(Vertical):
             return
         finished = self.streaming_conversation
         self.streaming_conversation = None
+        self.close_approval()
         self.refresh_conversation()
         if finished is not None:
             self.post_message(self.ConversationChanged(finished))

@@ -40,6 +40,14 @@ def _batch_size(views: Iterable[MessageView], count: int, chars: int) -> int:
     return size
 
 
+def shown(messages: list[Message]) -> list[Message]:
+    """The messages to show: a tool's result is in its call's block, not a message of its own."""
+    called = {call.call_id for m in messages for call in getattr(m, "tool_calls", ())}
+    if not called:
+        return messages
+    return [m for m in messages if not (m.role == "tool" and m.tool_call_id in called)]
+
+
 class ChatView(VerticalScroll, can_focus=True):
     """Mounts the newest WINDOW messages; scrolling to the top mounts the WINDOW before them.
 
@@ -115,6 +123,7 @@ class ChatView(VerticalScroll, can_focus=True):
             self.store.messages_before(conversation.id, messages[0].id, 1)
         )
         last_prompt_id = self._last_prompt_id(messages)
+        messages = shown(messages)
         views = [self._view(m, last_prompt_id) for m in messages]
         if around is not None and (index := next(
                 (i for i, m in enumerate(messages) if m.id == around), None)) is not None:
@@ -202,7 +211,7 @@ class ChatView(VerticalScroll, can_focus=True):
         )
         if earlier:
             self._filling = True
-            await self._fill_batches([self._view(m, None) for m in earlier], first, [])
+            await self._fill_batches([self._view(m, None) for m in shown(earlier)], first, [])
 
     async def add_message(self, message: Message) -> MessageView:
         """Mount a new message at the end; the window first moves to the newest if it was not."""

@@ -273,7 +273,8 @@ class MessageView(Vertical, can_focus=True):
         if view is not None and (view.live or text is not None):
             view.finish(text)
 
-    def tool_call_view(self, call_id: int) -> ToolCallView | None:
+    def tool_call_view(self, call_id: str) -> ToolCallView | None:
+        """The block of the call the model named `call_id`."""
         for view in self.query_children(ToolCallView):
             if view.call_id == call_id:
                 return view
@@ -282,7 +283,7 @@ class MessageView(Vertical, can_focus=True):
     def show_tool_call(self, call) -> ToolCallView:
         """Show a call of this message, new or in a new state; the answer's text stays above."""
         self._fold_thinking()
-        view = self.tool_call_view(call.id)
+        view = self.tool_call_view(call.call_id)
         if view is not None:
             view.update_call(call)
             return view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from time import monotonic
 from typing import Any
@@ -102,13 +103,14 @@ class ToolCallView(Static, can_focus=True):
 
     def __init__(self, call: Any) -> None:
         super().__init__(classes=f"tool-call -{call.status}")
-        self.call = call
+        self.call = copy.copy(call)  # its arguments grow here, not in the sender's record
         self._running_since: float | None = monotonic() if call.status == "running" else None
         self._ticker: Timer | None = None
 
     @property
-    def call_id(self) -> int:
-        return self.call.id
+    def call_id(self) -> str:
+        """The model's id for the call (the record's row id is call.id)."""
+        return self.call.call_id
 
     def on_mount(self) -> None:
         self._render_call()
@@ -118,7 +120,7 @@ class ToolCallView(Static, can_focus=True):
         if call.status == "running" and self.call.status != "running":
             self._running_since = monotonic()
         self.remove_class(f"-{self.call.status}")
-        self.call = call
+        self.call = copy.copy(call)
         self.add_class(f"-{call.status}")
         self._render_call()
 
