@@ -60,6 +60,7 @@ class MainScreen(ConversationActions, Screen[None]):
         days = self.app.settings.trash_days
         if days and (purged := self.store.purge_trash(days)):
             self.notify(f"Purged {purged} conversation(s) in the trash for over {days} days.")
+            self.home.refresh_home()  # it was mounted (and counted the trash) before this
         self.sidebar.refresh_list()
         open_agent = self.app.open_agent
         if open_agent:
@@ -255,9 +256,14 @@ class MainScreen(ConversationActions, Screen[None]):
         if self.app.screen is self:
             self.app.push_screen(AgentsScreen())
 
+    _shown = False
+
     @store_guarded
     def on_screen_resume(self) -> None:
         """Back from another screen: agents may have been renamed, paused or deleted."""
+        if not self._shown:  # the first show: on_mount has just read all of it
+            self._shown = True
+            return
         if self.sidebar.hits is None:
             self.sidebar.refresh_list()
         self.home.refresh_home()
