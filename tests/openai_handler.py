@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from tests.openai_responses import AUTO, Complete, Error, Hang, Raw, Response, Stream
+from tests.openai_responses import AUTO, Complete, Error, Events, Hang, Raw, Response, Stream
 
 if TYPE_CHECKING:
     from tests.openai_server import FakeOpenAIServer
@@ -115,6 +115,8 @@ class OpenAIHandler(BaseHTTPRequestHandler):
                 self._wait(response.delay)
             self._send_completion(response.text, response.model, response.usage,
                                   response.finish_reason, body)
+        elif isinstance(response, Events):
+            self._send_events(response)
         elif isinstance(response, Stream):
             if stream:
                 self._send_stream(response, body)
@@ -250,6 +252,27 @@ class OpenAIHandler(BaseHTTPRequestHandler):
             self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")  # the chunked-encoding terminator: a clean end
         owner._note_stream_finished()
+
+    def _send_events(self, spec: Events) -> None:
+        """A scripted byte stream, ended as the script says (cleanly, reset or just closed)."""
+        self.send_response(200)
+        self.send_header("Content-Type", spec.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        for piece in spec.rendered():
+            if spec.delay:
+                self._wait(spec.delay)
+            self._write_chunk(piece)
+        if spec.end == "drop":
+            self._drop()
+            return
+        if spec.end == "close":
+            self.connection.shutdown(socket.SHUT_WR)
+            return
+        self._write_chunk(b"")
+        self.server.owner._note_stream_finished()
 
     def _event(self, data: dict) -> None:
         self._write_chunk(b"data: " + json.dumps(data).encode() + b"\n\n")

@@ -1,7 +1,8 @@
-"""The fake OpenAI server's scripted responses (Stream, Complete, Error, Raw, Hang), also as JSON."""
+"""The fake OpenAI server's scripted responses (Stream, Events, Complete, Error, Raw, Hang), also as JSON."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -44,6 +45,54 @@ class Stream:
 
 
 @dataclass
+class Events:
+    """A scripted event stream, byte for byte: the hostile server's answers.
+
+    Each item of ``events`` is a chunk sent as ``data: <JSON>\n\n`` (any JSON value: a dict is
+    a chunk, a number is a fault) or bytes sent verbatim (half a line, invalid UTF-8, "[DONE]").
+    ``cut_at`` sends only the first N bytes of it all; then ``end`` says how the body ends:
+    "clean" (the chunked terminator), "drop" (the socket reset mid-body) or "close" (the socket
+    closed without the terminator). ``pieces`` splits the bytes into that many writes.
+    """
+
+    events: list[Any] = field(default_factory=list)
+    cut_at: int | None = None
+    end: str = "clean"
+    delay: float = 0.0  # seconds before each write
+    pieces: int = 0  # 0: one write per event
+    content_type: str = "text/event-stream"
+
+    def rendered(self) -> list[bytes]:
+        out = [e if isinstance(e, bytes) else b"data: " + json.dumps(e).encode() + b"\n\n"
+               for e in self.events]
+        if self.cut_at is not None or self.pieces:
+            body = b"".join(out)
+            if self.cut_at is not None:
+                body = body[: self.cut_at]
+            n = max(1, self.pieces or 1)
+            size = max(1, -(-len(body) // n))
+            out = [body[i : i + size] for i in range(0, len(body), size)]
+        return [piece for piece in out if piece]
+
+
+def chunk(delta: dict | None = None, finish_reason: str | None = None, *, model: Any = "test-model",
+          usage: Any = None, choices: Any = None) -> dict:
+    """One chat.completion.chunk, for Events scripts."""
+    data: dict[str, Any] = {"id": "chatcmpl-test", "object": "chat.completion.chunk",
+                            "created": 1_700_000_000, "model": model}
+    if choices is None:
+        choices = [] if delta is None and finish_reason is None else [
+            {"index": 0, "delta": delta or {}, "finish_reason": finish_reason}]
+    data["choices"] = choices
+    if usage is not None:
+        data["usage"] = usage
+    return data
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+@dataclass
 class Complete:
     """A non-streaming completion (what a title request expects)."""
 
@@ -83,9 +132,10 @@ class Hang:
     seconds: float = 20.0
 
 
-Response = Union[Stream, Complete, Error, Raw, Hang]
+Response = Union[Stream, Events, Complete, Error, Raw, Hang]
 KINDS: dict[str, type] = {
     "stream": Stream,
+    "events": Events,
     "complete": Complete,
     "error": Error,
     "raw": Raw,
@@ -106,7 +156,26 @@ def response_from_dict(data: dict[str, Any]) -> Response:
         raise ValueError(f"unknown field(s) for {kind!r}: {sorted(unknown)}")
     if isinstance(data.get("usage"), list):
         data["usage"] = tuple(data["usage"])
+    if cls is Events:
+        data["events"] = [_event_from_json(e) for e in data.get("events", [])]
     return cls(**data)
+
+
+def _event_from_json(event: Any) -> Any:
+    """{"bytes_b64": ...} in a JSON script stands for raw bytes."""
+    if isinstance(event, dict) and set(event) == {"bytes_b64"}:
+        return base64.b64decode(event["bytes_b64"])
+    return event
+
+
+def response_to_dict(response: Response) -> dict[str, Any]:
+    """The JSON form of a response (the inverse of response_from_dict), for --script files."""
+    kind = next(k for k, cls in KINDS.items() if isinstance(response, cls))
+    data = {f.name: getattr(response, f.name) for f in fields(response)}
+    if isinstance(response, Events):
+        data["events"] = [{"bytes_b64": base64.b64encode(e).decode()} if isinstance(e, bytes) else e
+                          for e in response.events]
+    return {"kind": kind, **data}
 
 
 def load_script(path: str | Path) -> list[Response]:

@@ -25,7 +25,8 @@ writes the chosen port to PATH once it is listening and serves until SIGTERM or 
 script file is a JSON list of objects such as ``{"kind": "stream", "text": "Hi", "delay": 0.05}``,
 ``{"kind": "error", "status": 401, "message": "bad key"}``, ``{"kind": "complete", "text": "T"}``,
 ``{"kind": "raw", "status": 200, "body": "<html>", "content_type": "text/html"}``,
-``{"kind": "hang", "seconds": 5}``; the other keys are the dataclass fields in
+``{"kind": "hang", "seconds": 5}``, ``{"kind": "events", "events": [{...chunk...}, {"bytes_b64": "..."}],
+"cut_at": 120, "end": "drop"}``; the other keys are the dataclass fields in
 openai_responses.py.
 """
 
@@ -45,6 +46,7 @@ from tests.openai_responses import (
     DEFAULT_TEXT,
     Complete,
     Error,
+    Events,
     Hang,
     Raw,
     Response,
@@ -57,6 +59,7 @@ __all__ = [
     "DEFAULT_TEXT",
     "Complete",
     "Error",
+    "Events",
     "FakeOpenAIServer",
     "Hang",
     "Raw",
@@ -153,7 +156,7 @@ class FakeOpenAIServer:
     def script(self, *responses: Response) -> None:
         """Queue responses; each chat request consumes the next one."""
         for response in responses:
-            if not isinstance(response, (Stream, Complete, Error, Raw, Hang)):
+            if not isinstance(response, (Stream, Events, Complete, Error, Raw, Hang)):
                 raise TypeError(f"not a response: {response!r}")
         with self._lock:
             self._queue.extend(responses)

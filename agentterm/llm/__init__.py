@@ -16,12 +16,16 @@ from agentterm.llm.errors import (
     StreamCut,
     Unreachable,
 )
-from agentterm.llm.replies import Delta, Finished, Usage
+from agentterm.llm.replies import Delta, Event, Finished, TextDelta, ThinkingDelta, ToolCallDelta, Usage
 from agentterm.llm.titles import clean_title, fallback_title
 
 __all__ = [
     "LLMClient",
     "Delta",
+    "TextDelta",
+    "ThinkingDelta",
+    "ToolCallDelta",
+    "Event",
     "Usage",
     "Finished",
     "clean_title",

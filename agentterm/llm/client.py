@@ -20,7 +20,18 @@ from agentterm.llm.errors import (
     register_secret,
 )
 from agentterm.llm.mapping import classify, rejects_stream_options
-from agentterm.llm.replies import Delta, Finished, Usage, completion_text, non_stream_body
+from agentterm.llm.replies import (
+    Delta,
+    Event,
+    Finished,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    Usage,
+    completion_text,
+    non_stream_body,
+)
+from agentterm.llm.stream import CUT, DONE, ChunkReader, sse_chunks
 from agentterm.llm.titles import clean_title, fallback_title
 
 if TYPE_CHECKING:
@@ -77,15 +88,19 @@ class LLMClient:
         provider: str | None = None,
         model: str | None = None,
         params: dict | None = None,
-    ) -> AsyncIterator[Delta | Usage | Finished]:
-        """Stream an answer: Delta for each piece of text, then Usage (if reported), then Finished.
+        tools: list[dict] | None = None,
+    ) -> AsyncIterator[Event]:
+        """Stream an answer: TextDelta, ThinkingDelta and ToolCallDelta pieces as they come, then
+        Usage (if reported), then Finished.
 
-        Every fault is raised as an LLMError subclass; an answer that ends without a
-        finish_reason is StreamCut, after its Deltas. Closing the generator or cancelling the
-        task consuming it closes the HTTP stream at once (use ``contextlib.aclosing`` when you
-        may stop iterating early without cancelling).
+        `tools` (OpenAI function tools) are sent when given; finish_reason "tool_calls" is a
+        normal end. Every fault is raised as an LLMError subclass: an answer that ends without a
+        finish_reason is StreamCut (after its pieces), one with neither text nor a tool call is
+        BadResponse. Closing the generator or cancelling the task consuming it closes the HTTP
+        stream at once (use ``contextlib.aclosing`` when you may stop iterating early without
+        cancelling).
         """
-        events = self._stream_chat(messages, provider, model, params)
+        events = self._stream_chat(messages, provider, model, params, tools)
         failure: LLMError | None = None
         try:
             while True:
@@ -102,7 +117,7 @@ class LLMClient:
         raise _bare(failure)
 
     async def _stream_chat(self, messages: list[dict], provider: str | None, model: str | None,
-                           params: dict | None) -> AsyncIterator[Delta | Usage | Finished]:
+                           params: dict | None, tools: list[dict] | None) -> AsyncIterator[Event]:
         pc = self._provider(provider)
         model = self.resolve_model(provider, model)
         conn = await self._connection(pc)
@@ -112,52 +127,42 @@ class LLMClient:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if tools:
+            request["tools"] = tools
         extra = {k: v for k, v in (params or {}).items() if v is not None and k not in _RESERVED}
         if extra:
             request["extra_body"] = extra
-        stream = await self._open_stream(conn, pc, model, request)
-
-        started = False
-        finish_reason: str | None = None
-        answered_model: str | None = None
-        usage: Usage | None = None
+        response = await self._open_stream(conn, pc, model, request)
+        http = response.http_response
+        reader = ChunkReader(conn.where)
+        cut = False
         try:
-            content_type = stream.response.headers.get("content-type", "").lower()
+            content_type = http.headers.get("content-type", "").lower()
             if "json" in content_type or "html" in content_type:
                 # Not an event stream: a JSON completion from a server that ignored stream=True,
                 # an error body with a 200, or a web page.
-                async for event in non_stream_body(stream.response, conn, content_type):
+                async for event in non_stream_body(http, conn, content_type):
                     yield event
                 return
-            async for chunk in stream:
-                started = True
-                answered_model = getattr(chunk, "model", None) or answered_model
-                chunk_usage = getattr(chunk, "usage", None)
-                if chunk_usage is not None:
-                    usage = Usage(getattr(chunk_usage, "prompt_tokens", None),
-                                  getattr(chunk_usage, "completion_tokens", None))
-                for choice in getattr(chunk, "choices", None) or ():
-                    if getattr(choice, "index", 0) not in (0, None):
-                        continue
-                    delta = getattr(choice, "delta", None)
-                    text = getattr(delta, "content", None) if delta is not None else None
-                    if text:
-                        yield Delta(text)
-                    finish_reason = getattr(choice, "finish_reason", None) or finish_reason
+            async for chunk in sse_chunks(http.aiter_bytes(), conn.where):
+                if chunk is DONE:
+                    break
+                if chunk is CUT:
+                    cut = True
+                    break
+                for event in reader.feed(chunk):
+                    yield event
+            for event in reader.end():
+                yield event
         except LLMError:
             raise
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, model, in_stream=True) from None
         finally:
-            await stream.close()
+            await response.close()
 
-        if finish_reason is None:
-            if started:
-                raise StreamCut(f"The answer from {conn.where} ended before it was finished.")
-            raise StreamCut(f"{conn.where} closed the stream without sending an answer.")
-        if usage is not None:
-            yield usage
-        yield Finished(finish_reason, answered_model or model)
+        for event in reader.finish(model, cut=cut):
+            yield event
 
     async def generate_title(
         self,
@@ -318,16 +323,18 @@ class LLMClient:
 
     async def _open_stream(self, conn: Connection, pc: ProviderConfig, model: str,
                            request: dict[str, Any]) -> Any:
-        completions = conn.client.chat.completions
+        # The raw response: its body is read as bytes by sse_chunks, with no typed object per
+        # chunk, while openai still does the transport, the auth and the status errors.
+        completions = conn.client.chat.completions.with_streaming_response
         try:
-            return await completions.create(**request)
+            return await completions.create(**request).__aenter__()
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             if not rejects_stream_options(exc):
                 raise self._map_error(exc, pc, conn, model) from None
         # An older server that refuses stream_options: ask again without (and without usage).
         request = {k: v for k, v in request.items() if k != "stream_options"}
         try:
-            return await completions.create(**request)
+            return await completions.create(**request).__aenter__()
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, model) from None
 
@@ -374,4 +381,5 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-__all__ = ["LLMClient", "Delta", "Usage", "Finished", "clean_title", "fallback_title", "NO_KEY"]
+__all__ = ["LLMClient", "Delta", "TextDelta", "ThinkingDelta", "ToolCallDelta", "Usage", "Finished",
+           "clean_title", "fallback_title", "NO_KEY"]

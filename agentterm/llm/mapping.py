@@ -56,7 +56,7 @@ def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: st
         return BadResponse(f"{where} sent a reply that is not in the OpenAI format.")
     if isinstance(exc, openai.APIError):
         # An error event inside the stream: {"error": {...}} where a chunk should be.
-        detail = _server_detail(getattr(exc, "body", None)) or getattr(exc, "message", "")
+        detail = server_detail(getattr(exc, "body", None)) or getattr(exc, "message", "")
         return StreamCut(f"{where} reported an error mid-answer: {detail}")
     if isinstance(exc, json.JSONDecodeError):
         return BadResponse(f"{where} sent malformed JSON" + (" mid-answer." if in_stream else "."))
@@ -64,7 +64,12 @@ def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: st
         return Unreachable(f"The base_url of provider '{pc.name}' is not usable: {exc}",
                            f"Fix base_url under {config_hint}.", retryable=False)
     if _caused_by_type(exc, "TimeoutException"):
+        if in_stream:
+            return RequestTimeout(f"The answer stalled: nothing came from {where} for {pc.timeout:g} s.")
         return RequestTimeout(f"No answer from {where} within {pc.timeout:g} s.")
+    if in_stream and _caused_by_type(exc, "TransportError"):
+        # The body read raw (no typed stream wrapping it): a dropped connection shows up here.
+        return StreamCut(f"The connection to {where} dropped mid-answer.")
     if _caused_by_type(exc, "TransportError", "OSError"):
         return StreamCut(f"The connection to {where} failed: {exc}")
     return LLMError(f"Unexpected error talking to {where}: {type(exc).__name__}: {exc}",
@@ -75,7 +80,7 @@ def _status_error(exc: Any, pc: ProviderConfig, conn: Connection, model: str | N
     where = conn.where
     status = int(getattr(exc, "status_code", 0) or 0)
     body = getattr(exc, "body", None)
-    detail = _server_detail(body)
+    detail = server_detail(body)
     said = f": {detail}" if detail else ""
     config_hint = f"[providers.{pc.name}] in {config_name}"
     if status == 401:
@@ -145,7 +150,7 @@ def _cause_text(exc: BaseException) -> str:
     return one_line(text, 120)
 
 
-def _server_detail(body: Any) -> str:
+def server_detail(body: Any) -> str:
     """The server's own words about an error, when they are short and readable."""
     if isinstance(body, dict):
         inner = body.get("error", body)

@@ -1,11 +1,11 @@
-"""What a server sends back, read tolerantly: answer events, a JSON body instead of a stream."""
+"""The typed events of an answer (text, thinking, tool-call pieces, usage, finish), and a JSON body read as them."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from agentterm.llm.errors import BadResponse, StreamCut
 
@@ -14,15 +14,35 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Delta:
+class TextDelta:
     """A piece of the answer's text."""
 
     text: str
 
 
+Delta = TextDelta  # the name before thinking and tool calls came
+
+
+@dataclass
+class ThinkingDelta:
+    """A piece of the model's reasoning: `reasoning_content`, `reasoning`, or a leading <think> block."""
+
+    text: str
+
+
+@dataclass
+class ToolCallDelta:
+    """A piece of a tool call: pieces with the same `index` make one call (id and name come first)."""
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str  # a fragment of the JSON arguments; "" when this piece carries none
+
+
 @dataclass
 class Usage:
-    """Token counts, when the server reports them."""
+    """Token counts, when the server reports them; a count that is not an int in range is None."""
 
     prompt_tokens: int | None
     completion_tokens: int | None
@@ -36,9 +56,13 @@ class Finished:
     model: str | None
 
 
-async def non_stream_body(response: Any, conn: Connection,
-                          content_type: str) -> AsyncIterator[Delta | Usage | Finished]:
+Event = Union[TextDelta, ThinkingDelta, ToolCallDelta, Usage, Finished]
+
+
+async def non_stream_body(response: Any, conn: Connection, content_type: str) -> AsyncIterator[Event]:
     """The events of an answer sent as one body (JSON, or a web page) where a stream was asked for."""
+    from agentterm.llm.stream import ChunkReader
+
     where = conn.where
     if "html" in content_type:
         raise BadResponse(f"{where} sent a web page, not an answer.")
@@ -50,16 +74,20 @@ async def non_stream_body(response: Any, conn: Connection,
         error = body["error"]
         detail = error.get("message") if isinstance(error, dict) else error
         raise StreamCut(f"{where} reported an error: {detail or 'no details'}.")
-    text = completion_text(body)
-    if text is None:
+    choices = body.get("choices") if isinstance(body, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
         raise BadResponse(f"{where} did not answer like an OpenAI-compatible API.")
-    if text:
-        yield Delta(text)
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else None
-    if usage:
-        yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
-    choice = (body.get("choices") or [{}])[0]
-    yield Finished(choice.get("finish_reason") or "stop", body.get("model"))
+    # The whole answer read as one chunk whose delta is the message: one set of rules for both.
+    reader = ChunkReader(where)
+    for event in reader.feed({"model": body.get("model"), "usage": body.get("usage"), "choices": [
+            {"index": 0, "delta": message, "finish_reason": choice.get("finish_reason") or "stop"}]}):
+        yield event
+    for event in reader.end():
+        yield event
+    for event in reader.finish(""):
+        yield event
 
 
 def completion_text(completion: Any) -> str | None:
