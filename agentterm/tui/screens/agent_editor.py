@@ -16,11 +16,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Footer, Input, Label, Select, SelectionList, Static, TextArea
 
 from agentterm.agent_io import FIELDS
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
+from agentterm.tui.screens import agent_tools
+from agentterm.tui.screens.agent_tools import TOOL_FIELDS, TOOL_LABELS, AlwaysAllowed
 from agentterm.tui.screens.agent_versions import VersionsScreen
 from agentterm.tui.screens.confirm import ConfirmScreen
 from agentterm.tui.widgets.fields import TextBox, TextField
@@ -28,7 +30,7 @@ from agentterm.tui.widgets.fields import TextBox, TextField
 LABELS = {
     "name": "Name", "description": "Description", "status": "Status", "provider": "Provider",
     "model": "Model", "instructions": "Instructions", "temperature": "Temperature",
-    "top_p": "Top p", "max_tokens": "Max tokens", "extra": "Extra parameters",
+    "top_p": "Top p", "max_tokens": "Max tokens", "extra": "Extra parameters", **TOOL_LABELS,
 }
 STATUS_OPTIONS = [("active", "active"), ("paused", "paused"), ("inactive (retired)", "inactive")]
 
@@ -76,7 +78,7 @@ def unique_name(store: Any, name: str) -> str:
     return candidate
 
 
-class AgentEditorScreen(Screen[Agent | None]):
+class AgentEditorScreen(agent_tools.ToolFields, Screen[Agent | None]):
     """Edit an agent (or a new one, blank or from a template's fields); dismisses with the saved
     Agent, or None when cancelled."""
 
@@ -143,6 +145,11 @@ class AgentEditorScreen(Screen[Agent | None]):
     AgentEditorScreen #extra {
         height: 6;
     }
+    AgentEditorScreen #mcp_servers, AgentEditorScreen #always-allowed {
+        height: auto;
+        max-height: 8;
+        width: 60;
+    }
     """
 
     BINDINGS = [
@@ -202,6 +209,11 @@ class AgentEditorScreen(Screen[Agent | None]):
             yield self._field("Max tokens", "max_tokens", TextField(id="max_tokens", placeholder="a positive whole number", compact=True))
             yield self._field("Instructions", "instructions", TextBox(id="instructions", placeholder="the system prompt"))
             yield self._field("Extra", "extra", TextBox(id="extra", placeholder='extra API parameters, a JSON object: {"seed": 1}'))
+            for name, widgets in agent_tools.tool_widgets().items():
+                yield self._field(TOOL_LABELS[name], name, *widgets)
+            yield self._field("Always allowed", "always-allowed", AlwaysAllowed(id="always-allowed", compact=True),
+                              Static("x revokes the highlighted tool (at once; the next call asks again)",
+                                     classes="note", markup=False))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -221,11 +233,12 @@ class AgentEditorScreen(Screen[Agent | None]):
                 self.notify("That agent no longer exists.", severity="warning")
                 self.dismiss(None)
                 return
+        defaults = {"mcp_servers": [], "allowed_tools": None, "tool_approval": "ask"}
         if agent is not None:
-            values = {key: getattr(agent, key) for key in FIELDS}
+            values = {key: getattr(agent, key, defaults.get(key)) for key in (*FIELDS, *TOOL_FIELDS)}
             title = Text(f"Edit agent: {one_line(agent.name)} (version {agent.version})")
         else:
-            values = {key: self.template.get(key) for key in FIELDS}
+            values = {key: self.template.get(key, defaults.get(key)) for key in (*FIELDS, *TOOL_FIELDS)}
             values["name"] = unique_name(self.store, values["name"]) if values["name"] else ""
             source = self.template.get("template_name") or self.template.get("name")
             title = Text(f"New agent from template {one_line(source)}" if source else "New agent")
@@ -250,6 +263,7 @@ class AgentEditorScreen(Screen[Agent | None]):
         self.query_one("#instructions", TextArea).load_text(values["instructions"] or "")
         extra = values["extra"] or {}
         self.query_one("#extra", TextArea).load_text(json.dumps(extra, indent=2, ensure_ascii=False) if extra else "")
+        self._load_tools(values)
         self._baseline = self.raw_values()
         self.validate_form()
         self.load_models(self.current_provider())
@@ -269,6 +283,9 @@ class AgentEditorScreen(Screen[Agent | None]):
         raw["provider"] = self.current_provider()
         raw["instructions"] = self.query_one("#instructions", TextArea).text
         raw["extra"] = self.query_one("#extra", TextArea).text
+        raw["mcp_servers"] = self._selected_servers()
+        raw["allowed_tools"] = self.query_one("#allowed_tools", Input).value
+        raw["tool_approval"] = self.query_one("#tool_approval", Select).value
         return raw
 
     @property
@@ -292,6 +309,10 @@ class AgentEditorScreen(Screen[Agent | None]):
         extra, extra_error = parse_extra(raw["extra"])
         # Unparsed text goes to the store's check as it is, so the store words the reason.
         fields["extra"] = extra if extra is not None else raw["extra"]
+        if "mcp_servers" in FIELDS:  # the store knows the tool fields
+            fields["mcp_servers"] = raw["mcp_servers"]
+            fields["allowed_tools"] = agent_tools.parse_allowed_tools(raw["allowed_tools"])
+            fields["tool_approval"] = raw["tool_approval"]
         errors = self.store.validate_agent_fields(fields, agent_id=self.agent_id)
         if extra_error:
             errors["extra"] = extra_error
@@ -318,6 +339,8 @@ class AgentEditorScreen(Screen[Agent | None]):
         self.validate_form()
 
     @on(Select.Changed, "#status")
+    @on(Select.Changed, "#tool_approval")
+    @on(SelectionList.SelectedChanged)
     def _status_changed(self) -> None:
         self.validate_form()
 
