@@ -25,6 +25,8 @@ def seed_three(store):
 async def focus_sidebar(app, pilot, cid: int | None = None) -> None:
     sidebar = app.main_screen.sidebar
     sidebar.options.focus()
+    await pilot.pause()
+    await pilot.press("home")  # a navigation key: the list's letters are commands from now on
     if cid is not None:
         sidebar.options.highlighted = option_ids(app).index(cid)
     await pilot.pause()

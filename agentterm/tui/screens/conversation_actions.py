@@ -70,11 +70,18 @@ class ConversationActions:
 
         async def renamed(title: str | None) -> None:
             if title is not None and title.strip():
-                self.store.rename_conversation(cid, title.strip())
-                await self._after_change(cid)
+                await self.rename_to(cid, title.strip())
 
         self.app.push_screen(TextPromptScreen("Rename the conversation", conversation.title,
-                                              help="enter saves, escape cancels"), guarded(self, renamed))
+                                              help="type the new title; enter saves, escape cancels",
+                                              select=True), guarded(self, renamed))
+
+    async def rename_to(self, cid: int, title: str) -> None:
+        from agentterm.sanitize import one_line
+
+        self.store.rename_conversation(cid, title)
+        self.notify(f"Renamed to {one_line(title, 60)!r}.", markup=False)  # type: ignore[attr-defined]
+        await self._after_change(cid)
 
     async def _tags(self, cid: int) -> None:
         from agentterm.tui.screens.text_prompt import TextPromptScreen

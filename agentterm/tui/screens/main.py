@@ -136,8 +136,7 @@ class MainScreen(ConversationActions, Screen[None]):
     @store_guarded
     async def _renamed_inline(self, event: ConversationList.RenameSubmitted) -> None:
         event.stop()
-        self.store.rename_conversation(event.conversation_id, event.title)
-        await self._after_change(event.conversation_id)
+        await self.rename_to(event.conversation_id, event.title)
 
     @on(ChatPane.ConversationChanged)
     @store_guarded

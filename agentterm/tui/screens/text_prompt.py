@@ -56,8 +56,10 @@ class TextPromptScreen(ModalScreen[str | None]):
     ]
 
     def __init__(self, title: str, value: str = "", *, help: str = "", multiline: bool = False,
-                 confirm_label: str = "Save") -> None:
+                 confirm_label: str = "Save", select: bool = False) -> None:
         super().__init__()
+        self.select = select
+        """The text starts selected, so typing replaces it (a title)."""
         self.dialog_title = title
         self.value = value
         self.help = help
@@ -70,7 +72,7 @@ class TextPromptScreen(ModalScreen[str | None]):
             if self.multiline:
                 yield TextBox(self.value, id="value", soft_wrap=True)
             else:
-                yield TextField(self.value, id="value", select_on_focus=False)
+                yield TextField(self.value, id="value", select_on_focus=self.select)
             if self.help:
                 yield Static(Content(self.help), id="dialog-help")
             with Horizontal(id="dialog-buttons"):

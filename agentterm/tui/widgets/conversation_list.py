@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Tab, Tabs
 from textual.widgets.option_list import Option
 
@@ -22,6 +23,7 @@ from agentterm.sanitize import one_line
 from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
 from agentterm.tui.widgets.fields import TextField
 from agentterm.tui.widgets.guard import store_guarded
+from agentterm.tui.widgets.letter_keys import LetterKeys
 
 VIEWS = ("inbox", "archive", "trash")
 BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}
@@ -46,8 +48,10 @@ def snippet_parts(snippet: str) -> list[tuple[str, str]]:
     return parts
 
 
-class ConversationOptions(OptionList):
-    """The list itself; its keys act on the highlighted conversation."""
+class ConversationOptions(LetterKeys, OptionList):
+    """The list itself; its keys act on the highlighted conversation (see LetterKeys)."""
+
+    LETTER_PLACE = "The sidebar list"
 
     BINDINGS = [
         Binding("r", "request('rename')", "Rename", id="sidebar.rename"),
@@ -59,9 +63,9 @@ class ConversationOptions(OptionList):
     ]
 
     def action_request(self, action: str) -> None:
-        option = self.highlighted_option
-        if option is not None and option.id and option.id.startswith("c:"):
-            self.post_message(ConversationList.ActionRequested(action, int(option.id[2:])))
+        sidebar = self.parent
+        if isinstance(sidebar, ConversationList) and (cid := sidebar.highlighted_id) is not None:
+            self.post_message(ConversationList.ActionRequested(action, cid))
 
     def on_mouse_scroll_down(self) -> None:
         # The wheel moves no highlight: near the end of the rows, read the next page.
@@ -84,9 +88,12 @@ class InlineRename(TextField):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, conversation_id: int, title: str) -> None:
-        super().__init__(value=title, select_on_focus=False)
+    def __init__(self, conversation_id: int, title: str, return_to: Widget | None = None) -> None:
+        # The title is selected: typing replaces it, as in any rename, and is never appended.
+        super().__init__(value=title, select_on_focus=True)
         self.conversation_id = conversation_id
+        self.return_to = return_to
+        """Where the focus was before (the prompt, say): it goes back there, not to the list."""
         self.done = False
 
     def action_cancel(self) -> None:
@@ -97,17 +104,20 @@ class InlineRename(TextField):
         self.finish(event.value)
 
     def on_blur(self) -> None:
-        self.finish(None)
+        self.finish(None, refocus=False)  # the focus went somewhere on purpose (a click): leave it
 
-    def finish(self, title: str | None) -> None:
+    def finish(self, title: str | None, *, refocus: bool = True) -> None:
         if self.done:
             return
         self.done = True
         sidebar = self.parent
         if title is not None and title.strip() and isinstance(sidebar, ConversationList):
             sidebar.post_message(ConversationList.RenameSubmitted(self.conversation_id, title.strip()))
-        if isinstance(sidebar, ConversationList):
-            sidebar.options.focus()
+        if refocus and isinstance(sidebar, ConversationList):
+            back = self.return_to
+            if back is None or not back.is_attached or back.screen is not self.screen or not back.focusable:
+                back = sidebar.options
+            back.focus()
         self.remove()
 
 
@@ -163,9 +173,12 @@ class ConversationList(Vertical):
 
     @property
     def highlighted_id(self) -> int | None:
+        """The highlighted conversation, or the conversation of the highlighted search hit."""
         option = self.options.highlighted_option
         if option is not None and option.id and option.id.startswith("c:"):
             return int(option.id[2:])
+        if option is not None and option.id and option.id.startswith("h:") and self.hits is not None:
+            return self.hits[int(option.id[2:])].conversation_id
         return None
 
     def refresh_list(self, *, keep: int | None = None) -> None:
@@ -231,7 +244,7 @@ class ConversationList(Vertical):
         row = line - round(options.scroll_offset.y)
         if not 0 <= row < options.scrollable_content_region.height:
             return False
-        field = InlineRename(conversation_id, self.conversations[index].title)
+        field = InlineRename(conversation_id, self.conversations[index].title, self.screen.focused)
         field.styles.offset = (0, options.content_region.y - self.content_region.y + row)
         self.mount(field)
         field.focus()

@@ -18,6 +18,7 @@ from textual.widgets import Static
 from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
+from agentterm.tui.widgets.letter_keys import LetterKeys
 from agentterm.tui.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
 from agentterm.tui.widgets.thinking import ThinkingView
 from agentterm.tui.widgets.tool_call import ToolCallView
@@ -99,8 +100,11 @@ class _Line(Static):
             self.parent.action_request(action)
 
 
-class MessageView(Vertical, can_focus=True):
+class MessageView(LetterKeys, Vertical, can_focus=True):
     """A message; focus it for its actions, or click the words in its header."""
+
+    LETTER_PLACE = "A message"
+    UNGUARDED = frozenset({"request('copy')", "request('copy_code')"})
 
     BINDINGS = [
         Binding("c", "request('copy')", "Copy", id="message.copy"),
