@@ -1,0 +1,61 @@
+"""Conversation titles after the first answer: made in a task a new send cancels, never over a user's title."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agentterm.engine.compat import as_async
+
+_tasks: dict[int, asyncio.Task[str | None]] = {}
+
+
+async def auto_title(store: Any, client: Any, conversation_id: int) -> str | None:
+    """Give a conversation a generated title; the fallback title (its first line) when the model fails."""
+    from agentterm.engine.answer import _scrub
+    from agentterm.llm import LLMError, fallback_title
+
+    astore = as_async(store)
+    conversation = await astore.get_conversation(conversation_id)
+    if conversation is None or conversation.title_source == "user" or conversation.title:
+        return None
+    history = await astore.latest_messages(conversation_id, 8)
+    prompt = next((m.content for m in history if m.role == "user"), "")
+    # The words of the answer, never its thinking; with tools, the last message that has words.
+    answer = next((m.content for m in reversed(history) if m.role == "assistant" and m.content), "")
+    if not prompt:
+        return None
+    agent = await astore.get_agent(conversation.agent_id) if conversation.agent_id else None
+    try:
+        title = await client.generate_title(prompt, answer, provider=agent.provider if agent else None)
+    except LLMError:
+        title = fallback_title(prompt)
+    title = _scrub(title)
+    if await astore.set_auto_title(conversation_id, title):
+        return title
+    return None
+
+
+def start_title(store: Any, client: Any, conversation_id: int) -> asyncio.Task[str | None]:
+    """auto_title in a task of its own; a new send in the conversation cancels it (cancel_title)."""
+    cancel_title(conversation_id)
+    task = asyncio.ensure_future(auto_title(store, client, conversation_id))
+    _tasks[conversation_id] = task
+
+    def done(finished: asyncio.Task[str | None]) -> None:
+        if _tasks.get(conversation_id) is finished:
+            del _tasks[conversation_id]
+        if not finished.cancelled():
+            finished.exception()  # a title is never worth an "exception was never retrieved"
+
+    task.add_done_callback(done)
+    return task
+
+
+def cancel_title(conversation_id: int) -> bool:
+    """Stop a title still being made for this conversation; True when one was."""
+    task = _tasks.pop(conversation_id, None)
+    if task is None or task.done():
+        return False
+    task.cancel()
+    return True

@@ -1,0 +1,86 @@
+"""Store writes a turn cannot let go wrong silently: every one guarded, a failed final write kept for later."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import weakref
+from typing import Any
+
+from agentterm.engine.compat import sync_store
+
+
+class StoreFault(Exception):
+    """A store write of the turn failed (full, locked, I/O, gone); `error` is what the store raised."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Caps:
+    """Which of the store's newer methods this store has (they land one by one)."""
+
+    def __init__(self, astore: Any) -> None:
+        store = sync_store(astore)
+        self.variants = hasattr(store, "new_variant")
+        self.tool_calls = hasattr(store, "add_tool_call")
+        self.heartbeat = hasattr(store, "heartbeat")
+        self.allow_tool = hasattr(store, "allowed_tools_for")
+        from agentterm.models import Message
+
+        self.thinking = "thinking" in {f.name for f in dataclasses.fields(Message)}
+
+
+async def guarded(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Await one store call; any failure (not only StoreError: a number too big, a bad value) is a StoreFault."""
+    try:
+        return await method(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - every write fault ends the turn the same clear way
+        raise StoreFault(error) from None
+
+
+def replaced(message: Any, **fields: Any) -> Any:
+    """`message` with `fields` changed, the ones its class does not have left out (in memory only)."""
+    names = {f.name for f in dataclasses.fields(message)}
+    return dataclasses.replace(message, **{k: v for k, v in fields.items() if k in names})
+
+
+# Final writes that failed, by store, retried by the next turn (or by retry_pending) so the
+# answer shown reaches the file as soon as the store allows.
+_pending: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def keep_for_later(astore: Any, message_id: int, changes: dict[str, Any]) -> None:
+    _pending.setdefault(sync_store(astore), {})[message_id] = changes
+
+
+def forget(astore: Any, message_id: int) -> None:
+    _pending.get(sync_store(astore), {}).pop(message_id, None)
+
+
+def has_pending(astore: Any) -> bool:
+    return bool(_pending.get(sync_store(astore)))
+
+
+async def retry_pending(astore: Any, *, for_seconds: float = 0.0, interval: float = 0.5) -> bool:
+    """Write the final states a full, locked or failing store refused; True when none is left.
+
+    Tries once, then again every `interval` for up to `for_seconds`.
+    """
+    import asyncio
+
+    deadline = time.monotonic() + for_seconds
+    while True:
+        waiting = _pending.get(sync_store(astore), {})
+        for message_id, changes in list(waiting.items()):
+            try:
+                await astore.update_message(message_id, **changes)
+            except Exception as error:  # noqa: BLE001 - still failing: kept for the next try
+                if "no message" in str(error).lower():
+                    waiting.pop(message_id, None)  # purged meanwhile: nothing left to write to
+                continue
+            waiting.pop(message_id, None)
+        if not waiting or time.monotonic() >= deadline:
+            return not waiting
+        await asyncio.sleep(interval)
