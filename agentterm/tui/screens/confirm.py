@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, HorizontalScroll, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
@@ -103,6 +103,46 @@ class ConfirmScreen(_Dialog, ModalScreen[bool]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class LinkScreen(ConfirmScreen):
+    """Open a link from an answer? The host named apart, then the exact URL the browser gets, on
+    one line (scrolled sideways when long, never wrapped), as text."""
+
+    DEFAULT_CSS = DIALOG_CSS.replace("{name}", "LinkScreen") + """
+    LinkScreen #link-host {
+        text-style: bold;
+    }
+    LinkScreen #link-url {
+        height: auto;
+        max-height: 3;
+        overflow-x: auto;
+        overflow-y: hidden;
+        margin: 1 0;
+        background: $boost;
+    }
+    LinkScreen #link-url Static {
+        width: auto;
+        text-wrap: nowrap;
+    }
+    """
+
+    def __init__(self, url: str, host: str) -> None:
+        super().__init__("Open this link?", confirm_label="Open")
+        self.url = url
+        self.host = host
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(as_text(self.dialog_title), id="dialog-title")
+            yield Static(Content.assemble(("Host: ", "not bold"), self.host), id="link-host")
+            with HorizontalScroll(id="link-url"):
+                yield Static(Content(self.url), markup=False)
+            yield Static(Content("It came from a model's answer: the browser opens exactly this "
+                                 "address. Check the host before opening it."))
+            with Horizontal(id="dialog-buttons"):
+                yield Button(Content("Cancel"), id="cancel")
+                yield Button(Content(self.confirm_label), id="confirm", variant="primary")
 
 
 class ChoiceScreen(_Dialog, ModalScreen[str | None]):

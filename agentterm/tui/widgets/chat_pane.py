@@ -332,19 +332,21 @@ class ChatPane(TurnView, Vertical):
     @on(MessageView.LinkOpenRequested)
     def _link(self, event: MessageView.LinkOpenRequested) -> None:
         event.stop()
-        from agentterm.tui.screens.confirm import ConfirmScreen
+        from agentterm.tui.links import LinkRefused, check_link
+        from agentterm.tui.screens.confirm import LinkScreen
 
-        url = event.url
+        try:
+            link = check_link(event.url)
+        except LinkRefused as refused:
+            self.notify(f"{refused} It was not opened.", title="Link refused", severity="error",
+                        markup=False)
+            return
 
         def opened(confirmed: bool | None) -> None:
             if confirmed:
-                self.app.open_url(url)
+                self.app.open_url(link.url)  # the very string shown
 
-        self.app.push_screen(
-            ConfirmScreen("Open this link?", f"{url}\n\nIt came from a model's answer: check the whole "
-                          "address before opening it.", confirm_label="Open"),
-            opened,
-        )
+        self.app.push_screen(LinkScreen(link.url, link.host), opened)
 
     @on(MessageView.ActionRequested)
     @store_guarded

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from time import perf_counter
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from textual.content import Content, Span
 from textual.geometry import Size
@@ -377,4 +376,5 @@ class MarkdownText(Widget):
         return "\n".join(line.rstrip() for line in extracted.split("\n")), "\n"
 
     def action_link(self, href: str) -> None:
-        self.post_message(self.LinkClicked(unquote(href)))
+        # As written: decoding it here would show one address and open another (issue 8.11).
+        self.post_message(self.LinkClicked(href))
