@@ -129,7 +129,10 @@ def _optional_str(value: Any) -> str | None:
 
 
 def _optional_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    # SQLite holds 64-bit integers: a bigger count from a file is as good as none.
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
 
 
 def _iso_or_none(value: Any) -> str | None:

@@ -243,3 +243,19 @@ def m002_full_text_search(db: Database) -> None:
         INSERT INTO conversations_fts (conversations_fts) VALUES ('rebuild');
         """,
     )
+
+
+@migration
+def m003_import_sources(db: Database) -> None:
+    """Where an imported conversation came from, so importing one file twice adds nothing twice."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE imports (
+            source TEXT PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            imported_at TEXT NOT NULL
+        );
+        CREATE INDEX imports_conversation ON imports (conversation_id);
+        """,
+    )
