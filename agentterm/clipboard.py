@@ -1,4 +1,4 @@
-"""Copying to the system clipboard with a native tool, beside the terminal's OSC 52."""
+"""Copying to the system clipboard with a native tool (the app adds the terminal's OSC 52)."""
 
 from __future__ import annotations
 

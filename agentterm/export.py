@@ -28,9 +28,31 @@ def to_markdown(export: dict[str, Any]) -> str:
         heading = ROLE_HEADINGS.get(message["role"], message["role"].title())
         if message.get("status") not in (None, "complete"):
             heading += f" ({message['status']})"
-        lines += [f"## {heading}", "", message.get("content", ""), ""]
+        lines += [f"## {heading}", ""]
+        if message.get("thinking"):
+            lines += ["<details><summary>Thinking</summary>", "", message["thinking"], "", "</details>", ""]
+        lines += [message.get("content", ""), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def to_json(export: dict[str, Any]) -> str:
     return json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+
+
+def without_thinking(export: dict[str, Any]) -> dict[str, Any]:
+    """The export with each message's thinking left out (what is shared unless asked)."""
+    messages = [{k: v for k, v in m.items() if k != "thinking"} for m in export["messages"]]
+    return {**export, "messages": messages}
+
+
+def render(export: dict[str, Any], fmt: str, *, with_thinking: bool = False) -> str:
+    """The export as text in a format: "md", "json" or "html"."""
+    if not with_thinking:
+        export = without_thinking(export)
+    if fmt == "json":
+        return to_json(export)
+    if fmt == "html":
+        from agentterm.export_html import to_html
+
+        return to_html(export)
+    return to_markdown(export)

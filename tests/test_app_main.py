@@ -260,7 +260,7 @@ async def test_ctrl_y_copies_the_last_answer(settings, store, client, server, mo
     _, _, new = seed_three(store)
     store.add_message(new.id, "user", "again")
     store.add_message(new.id, "assistant", "the very last answer")
-    monkeypatch.setattr("agentterm.tui.clipboard.native_copy", lambda text: None)
+    monkeypatch.setattr("agentterm.clipboard.native_copy", lambda text: None)
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.main_screen.open_conversation(new.id)
@@ -274,7 +274,7 @@ async def test_ctrl_y_copies_the_last_answer(settings, store, client, server, mo
 async def test_copy_reports_the_native_tool(settings, store, client, server, monkeypatch):
     _, _, new = seed_three(store)
     copied: list[str] = []
-    monkeypatch.setattr("agentterm.tui.clipboard.native_copy", lambda text: copied.append(text) or "xclip")
+    monkeypatch.setattr("agentterm.clipboard.native_copy", lambda text: copied.append(text) or "xclip")
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.main_screen.open_conversation(new.id)

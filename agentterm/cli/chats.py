@@ -1,12 +1,11 @@
-"""`agentterm chats`: list, show, search, export, import, rm, restore and purge conversations."""
+"""`agentterm chats`: list, show, search, rm, restore and purge; the other actions in chat_io and chat_edit."""
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
+from agentterm.cli import chat_edit, chat_io
 from agentterm.cli.context import CliError, Context, out, out_json
 from agentterm.models import to_iso
 
@@ -25,6 +24,7 @@ def register(commands, common) -> None:
 
     p = sub.add_parser("show", parents=[common], help="print a conversation")
     p.add_argument("id", type=int)
+    p.add_argument("--ids", action="store_true", help="head each message with its id (for rm-message, copy)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=show_chat)
 
@@ -34,16 +34,8 @@ def register(commands, common) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=search_chats)
 
-    p = sub.add_parser("export", parents=[common], help="export a conversation as Markdown or JSON")
-    p.add_argument("id", type=int)
-    p.add_argument("-f", "--format", choices=["md", "json"], default="md")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    p.set_defaults(handler=export_chat)
-
-    p = sub.add_parser("import", parents=[common], help="import agentterm JSON or ChatGPT's conversations.json")
-    p.add_argument("file", help="the file to import, or - for stdin")
-    p.add_argument("--json", action="store_true", help="print the imported conversations as JSON")
-    p.set_defaults(handler=import_chats)
+    chat_io.register(sub, common)
+    chat_edit.register(sub, common)
 
     p = sub.add_parser("rm", parents=[common], help="move conversations to the trash")
     p.add_argument("ids", type=int, nargs="+", metavar="ID")
@@ -68,7 +60,7 @@ def conversation_dict(conversation) -> dict:
     return data
 
 
-def _get(ctx: Context, cid: int):
+def get_conversation(ctx: Context, cid: int):
     conversation = ctx.store.get_conversation(cid)
     if conversation is None:
         raise CliError(f"there is no conversation {cid}.", "List them with `agentterm chats list --view all`.")
@@ -98,7 +90,7 @@ def list_chats(ctx: Context) -> int:
 
 
 def show_chat(ctx: Context) -> int:
-    conversation = _get(ctx, ctx.args.id)
+    conversation = get_conversation(ctx, ctx.args.id)
     if ctx.args.json:
         out_json(ctx.store.export_conversation(conversation.id))
         return 0
@@ -106,7 +98,8 @@ def show_chat(ctx: Context) -> int:
     messages = ctx.store.all_messages(conversation.id)
     for message in messages:
         status = "" if message.status == "complete" else f" ({message.status})"
-        out(f"\n## {message.role}{status}\n")
+        number = f" [message {message.id}]" if ctx.args.ids else ""
+        out(f"\n## {message.role}{status}{number}\n")
         out(message.content)
         if message.extra.get("error"):
             out(f"[error: {message.extra['error']}]")
@@ -130,60 +123,9 @@ def search_chats(ctx: Context) -> int:
     return 0
 
 
-def export_chat(ctx: Context) -> int:
-    from agentterm.export import to_json, to_markdown
-
-    conversation = _get(ctx, ctx.args.id)
-    data = ctx.store.export_conversation(conversation.id)
-    text = to_json(data) if ctx.args.format == "json" else to_markdown(data)
-    if ctx.args.output:
-        Path(ctx.args.output).write_text(text, encoding="utf-8")
-        print(f"Wrote {ctx.args.output}", file=sys.stderr)
-    elif ctx.args.format == "json":
-        sys.stdout.write(text)
-    else:
-        out(text, end="")
-    return 0
-
-
-def _load_import(source: str):
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as error:
-        raise CliError(f"cannot read {source}: {error.strerror}.", "Check the path.") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{source} is not UTF-8 text.", "Import an agentterm or ChatGPT JSON export.") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise CliError(f"{source}, line {error.lineno}, column {error.colno}: not valid JSON ({error.msg}).",
-                       "Import an agentterm or ChatGPT JSON export.") from None
-
-
-def import_chats(ctx: Context) -> int:
-    data = _load_import(ctx.args.file)
-    items = data if isinstance(data, list) else [data]
-    imported = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise CliError(f"{ctx.args.file}: item {index + 1} is not a conversation object.",
-                           "Import an agentterm or ChatGPT JSON export.")
-        try:
-            imported.append(ctx.store.import_conversation(item))
-        except (KeyError, TypeError, ValueError) as error:
-            raise CliError(f"{ctx.args.file}: item {index + 1} could not be imported ({error}).",
-                           f"{len(imported)} conversation(s) before it were imported.") from None
-    if ctx.args.json:
-        out_json([conversation_dict(c) for c in imported])
-    else:
-        for c in imported:
-            out(f"Imported {c.id}: {c.display_title}")
-    return 0
-
-
 def trash_chats(ctx: Context) -> int:
     for cid in ctx.args.ids:
-        _get(ctx, cid)
+        get_conversation(ctx, cid)
         ctx.store.trash(cid)
         out(f"Moved {cid} to the trash (restore with `agentterm chats restore {cid}`).")
     return 0
@@ -191,7 +133,7 @@ def trash_chats(ctx: Context) -> int:
 
 def restore_chats(ctx: Context) -> int:
     for cid in ctx.args.ids:
-        _get(ctx, cid)
+        get_conversation(ctx, cid)
         ctx.store.restore(cid)
         out(f"Restored {cid}.")
     return 0
@@ -202,7 +144,7 @@ def purge_chats(ctx: Context) -> int:
     if not args.ids and args.older_than is None and not args.all:
         raise CliError("say what to purge.", "Give conversation ids, --older-than DAYS or --all.", code=2)
     for cid in args.ids:
-        conversation = _get(ctx, cid)
+        conversation = get_conversation(ctx, cid)
         if conversation.deleted_at is None:
             raise CliError(f"conversation {cid} is not in the trash.",
                            f"Move it there first with `agentterm chats rm {cid}`.")

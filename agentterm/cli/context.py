@@ -29,6 +29,13 @@ def fail(message: str, hint: str = "", code: int = 1) -> int:
     return code
 
 
+def warn(message: str) -> None:
+    """A line on stderr about something skipped or changed, when the command still did its job."""
+    from agentterm.sanitize import one_line
+
+    print(f"agentterm: warning: {one_line(message)}", file=sys.stderr)
+
+
 def out(text: str = "", end: str = "\n") -> None:
     """Print untrusted text: no escape sequence from a model or a file reaches the terminal."""
     from agentterm.sanitize import for_terminal

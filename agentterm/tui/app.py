@@ -201,7 +201,7 @@ class AgentTermApp(App[None]):
 
     def copy_text(self, text: str, *, what: str = "the text") -> None:
         """Copy through the terminal (OSC 52) and a native tool, and say plainly what happened."""
-        from agentterm.tui.clipboard import copy_report, native_copy
+        from agentterm.clipboard import copy_report, native_copy
 
         # Always handed to Textual (app.clipboard keeps it); it reaches a terminal only when there is one.
         self.copy_to_clipboard(text)
