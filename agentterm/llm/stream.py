@@ -89,9 +89,9 @@ def _try_loads(payload: bytes) -> Any:
     except UnicodeDecodeError:
         try:
             return json.loads(payload.decode("utf-8", "replace"))
-        except ValueError:
+        except (ValueError, RecursionError):
             return _INVALID
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return _INVALID
 
 
