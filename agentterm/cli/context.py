@@ -102,7 +102,9 @@ class Context:
                 continue
             if key:
                 text = text.replace(key, "[key hidden]")
-        return text
+        from agentterm.redact import scrub  # api_key_cmd values and outputs too (issue 8.12)
+
+        return scrub(text)
 
     def explain(self, error: Exception) -> tuple[str, str, int] | None:
         """Our own error types, as (message, hint, exit code); None for anything else."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from agentterm.redact import register_command, register_secret, scrub
 
 DEFAULT_PROVIDER = "openai"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -19,8 +22,9 @@ DEFAULT_TOOL_TIMEOUT = 60.0
 DEFAULT_STARTUP_TIMEOUT = 30.0
 DEFAULT_MAX_TOOL_RESULT_CHARS = 20_000
 
-# Output of api_key_cmd, by argv: running `pass` (and its gpg prompt) once per process is enough.
-_command_keys: dict[tuple[str, ...], str] = {}
+# What api_key_cmd gave, by argv: its key, or the ConfigError it failed with. Once per process:
+# `pass` (and its gpg prompt) or a command that hangs for its whole timeout costs that only once.
+_command_keys: dict[tuple[str, ...], str | ConfigError] = {}
 
 
 class ConfigError(Exception):
@@ -80,6 +84,9 @@ class ProviderConfig:
     timeout: float = DEFAULT_TIMEOUT
     """Seconds to wait to connect and between streamed chunks (far below openai's own 600)."""
 
+    def __post_init__(self) -> None:
+        self.command()  # registers the command's value as a secret before anything can print it
+
     def __repr__(self) -> str:
         # Crash screens and logs print reprs; a command line may embed a secret, so show its program only.
         cmd = self.command()
@@ -95,29 +102,48 @@ class ProviderConfig:
         if not self.api_key_cmd:
             return []
         if isinstance(self.api_key_cmd, str):
-            return shlex.split(self.api_key_cmd)
-        return list(self.api_key_cmd)
+            try:
+                argv = shlex.split(self.api_key_cmd)
+            except ValueError:  # an unclosed quote: one word, refused by the run as not found
+                argv = [self.api_key_cmd]
+        else:
+            argv = [str(part) for part in self.api_key_cmd]
+        register_command(self.api_key_cmd, argv)
+        return argv
+
+    def key_source(self) -> str:
+        """Where `resolve_api_key()` takes the key from, for messages: "$VAR", "api_key_cmd" or ""."""
+        if self.api_key_env and os.environ.get(self.api_key_env, "").strip():
+            return f"${self.api_key_env}"
+        return "api_key_cmd" if self.command() else ""
 
     def resolve_api_key(self, *, timeout: float = KEY_CMD_TIMEOUT, refresh: bool = False) -> str | None:
         """The key: $api_key_env when set and non-empty, else api_key_cmd's first line, else None.
 
-        The command's result is remembered for the process; `refresh=True` runs it again
-        (after the server refused the key, say). Failures raise ConfigError naming the program,
-        never its output.
+        The command runs once per process: its key, or its failure, is remembered
+        (`refresh=True` runs it again). Failures raise ConfigError naming the program, never
+        its output. The key, the command's value and its output are registered as secrets.
         """
         if self.api_key_env:
             value = os.environ.get(self.api_key_env, "").strip()
             if value:
+                register_secret(value)
                 return value
         argv = self.command()
         if not argv:
             return None
         cache_key = tuple(argv)
-        if not refresh and cache_key in _command_keys:
-            return _command_keys[cache_key]
-        key = _run_key_command(self.name, argv, timeout)
-        _command_keys[cache_key] = key
-        return key
+        result = None if refresh else _command_keys.get(cache_key)
+        if result is None:
+            try:
+                result = _run_key_command(self.name, argv, timeout)
+            except ConfigError as error:
+                result = error
+            _command_keys[cache_key] = result
+        if isinstance(result, ConfigError):
+            # A new exception each time: re-raising the cached one would grow its traceback.
+            raise ConfigError(result.message, key=result.key) from None
+        return result
 
 
 @dataclass
@@ -243,32 +269,63 @@ def fallback_provider() -> ProviderConfig:
 
 def _run_key_command(provider: str, argv: list[str], timeout: float) -> str:
     program = argv[0]
+    # A key pasted as the command: name no program then, and say what api_key_cmd is for.
+    shown = f'"{program}"' if scrub(program) == program else "its program (not shown: it may be a key)"
 
     def fail(why: str) -> ConfigError:
-        return ConfigError(f'api_key_cmd: "{program}" {why}', key=f"providers.{provider}")
+        return ConfigError(f"api_key_cmd: {shown} {why}", key=f"providers.{provider}")
 
     try:
-        # No shell, no stdin (the app owns the terminal), output captured and never shown.
-        done = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
-        )
+        # No shell, no stdin (the app owns the terminal), output captured and never shown. A
+        # session of its own, so that on timeout its whole process group can be ended.
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
     except FileNotFoundError:
         raise fail("was not found (is it installed and on PATH?)") from None
-    except subprocess.TimeoutExpired:
-        raise fail(f"did not finish within {timeout:g} seconds") from None
     except OSError as exc:
         raise fail(f"could not be run: {exc.strerror}") from None
-    if done.returncode != 0:
-        raise fail(
-            f"failed with exit status {done.returncode} "
-            "(its output is not shown, since it may hold the key; run it yourself to see why)"
-        )
     try:
-        out = done.stdout.decode("utf-8")
+        stdout, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _end_group(process)
+        raise fail(f"did not finish within {timeout:g} seconds") from None
+    except BaseException:  # Ctrl+C while it runs: leave nothing behind
+        _end_group(process)
+        raise
+    try:
+        out = stdout.decode("utf-8")
     except UnicodeDecodeError:
         raise fail("printed something that is not UTF-8 text") from None
+    # Its output is secret whatever its exit status: a failing command may still print the key.
+    register_secret(out)
+    for line in out.splitlines():
+        register_secret(line)
+    if process.returncode != 0:
+        raise fail(
+            f"failed with exit status {process.returncode} "
+            "(its output is not shown, since it may hold the key; run it yourself to see why)"
+        )
     lines = out.splitlines()
     key = lines[0].strip() if lines else ""
     if not key:
         raise fail("printed nothing on its first line; it should print the key")
     return key
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """Kill the command and everything it started (same process group), and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    try:
+        process.communicate(timeout=2)
+    except (subprocess.TimeoutExpired, ValueError, OSError):
+        # A descendant that left the group may still hold the pipes open: do not wait on it.
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass

@@ -18,6 +18,7 @@ from agentterm.llm.errors import (
 )
 from agentterm.llm.replies import Delta, Event, Finished, TextDelta, ThinkingDelta, ToolCallDelta, Usage
 from agentterm.llm.titles import clean_title, fallback_title
+from agentterm.redact import scrub
 
 __all__ = [
     "LLMClient",
@@ -30,6 +31,7 @@ __all__ = [
     "Finished",
     "clean_title",
     "fallback_title",
+    "scrub",
     "LLMError",
     "NoAPIKey",
     "AuthFailed",

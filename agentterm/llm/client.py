@@ -65,7 +65,6 @@ class LLMClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._connections: dict[str, Connection] = {}
-        self._refresh_key: set[str] = set()
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -265,9 +264,7 @@ class LLMClient:
         if conn is not None and conn.loop is loop:
             return conn
         # A client made on another (finished) loop cannot be reused: its sockets belong there.
-        refresh = pc.name in self._refresh_key
-        key = await self._resolve_key(pc, refresh)
-        register_secret(key)
+        key = await self._resolve_key(pc)
         client, problem = make_openai_client(pc, key, self.max_retries)
         has_key = key is not None
         del key  # no frame of a later traceback holds the key
@@ -282,32 +279,46 @@ class LLMClient:
         if not has_key and urlsplit(str(client.base_url)).hostname in _KEYED_HOSTS:
             raise NoAPIKey(f"Provider '{pc.name}' has no API key, and {where} needs one.",
                            self._key_hint(pc))
-        self._refresh_key.discard(pc.name)
         conn = Connection(client=client, has_key=has_key, where=where, loop=loop)
         self._connections[pc.name] = conn
         return conn
 
-    async def _resolve_key(self, pc: ProviderConfig, refresh: bool) -> str | None:
+    async def _resolve_key(self, pc: ProviderConfig) -> str | None:
         from agentterm.config import ConfigError
-
-        def resolve() -> str | None:
-            if refresh and pc.api_key_cmd:
-                return pc.resolve_api_key(refresh=True)
-            return pc.resolve_api_key()
 
         try:
             # A key command may take a while (a password manager): keep the event loop free.
-            return await asyncio.to_thread(resolve)
+            # It runs once per process; a refused key is not fixed by asking the command again.
+            key = await asyncio.to_thread(pc.resolve_api_key)
         except ConfigError as exc:
             message = str(exc)  # names the program, never its output
         except Exception as exc:  # noqa: BLE001 - its text might hold the command's output
             message = f"the key lookup failed ({type(exc).__name__})"
+        else:
+            if key is not None:
+                register_secret(key)
+                self._check_key(pc, key)
+            return key
         raise NoAPIKey(f"Could not get the API key for provider '{pc.name}': {message}", self._key_hint(pc))
 
+    def _check_key(self, pc: ProviderConfig, key: str) -> None:
+        """NoAPIKey naming the first character an HTTP header cannot carry (never the key)."""
+        for position, char in enumerate(key, 1):
+            if " " <= char < "\x7f":
+                continue
+            source = pc.key_source()
+            origin = f"the variable {source}" if source.startswith("$") else "api_key_cmd"
+            check = ("check the variable" if source.startswith("$")
+                     else "check the command's output")
+            raise NoAPIKey(
+                f"The API key from {origin} has a character that cannot be sent: "
+                f"{_describe(char)} at position {position}; {check}.",
+                f"Set the key again without it (a paste can bring a zero-width space or a line "
+                f"break along); [providers.{pc.name}] in {self._config_name()}.")
+
     def _forget(self, pc: ProviderConfig) -> None:
-        """Drop the provider's client so the next request resolves the key again."""
+        """Drop the provider's client so the next request reads the key again (a variable set since)."""
         self._connections.pop(pc.name, None)
-        self._refresh_key.add(pc.name)
 
     def _key_hint(self, pc: ProviderConfig) -> str:
         where = f"[providers.{pc.name}] in {self._config_name()}"
@@ -374,6 +385,16 @@ async def _bare_errors(call: Any) -> Any:
     except LLMError as error:
         failure = error
     raise _bare(failure)
+
+
+def _describe(char: str) -> str:
+    if char in "\r\n":
+        return "a line break"
+    if char < " " or char == "\x7f":
+        return f"a control character (U+{ord(char):04X})"
+    import unicodedata
+
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed').lower()})"
 
 
 def _clip(text: str, limit: int) -> str:

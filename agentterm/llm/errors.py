@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 
+from agentterm.redact import HIDDEN, register_secret, scrub
 from agentterm.sanitize import strip_escapes
 
-# Every key the client has resolved in this process. Error text is scrubbed of them all, however
-# it was built: a server may echo the key back, a library may put it in a message.
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-# Key-shaped tokens (sk-..., including the partly masked forms servers echo) are hidden too.
-_KEY_SHAPED = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-*.]{6,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-?]*[ -/]*[@-~]")
-HIDDEN = "[key hidden]"
 MAX_MESSAGE = 300
-
-
-def register_secret(secret: str | None) -> None:
-    """Remember a key so that no error message can carry it."""
-    if secret and len(secret) >= 4:
-        with _secrets_lock:
-            _secrets.add(secret)
-
-
-def scrub(text: str) -> str:
-    """`text` with every known key and key-shaped token hidden."""
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, HIDDEN)
-    return _KEY_SHAPED.sub(HIDDEN, text)
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -157,4 +134,5 @@ __all__ = [
     "BadResponse",
     "register_secret",
     "scrub",
+    "HIDDEN",
 ]

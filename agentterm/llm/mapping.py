@@ -42,6 +42,10 @@ def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: st
         if in_stream:
             return RequestTimeout(f"The answer stalled: nothing came from {where} for {pc.timeout:g} s.")
         return RequestTimeout(f"No answer from {where} within {pc.timeout:g} s.")
+    if _caused_by(exc, "TooManyRedirects") or _caused_by_type(exc, "TooManyRedirects"):
+        return Unreachable(f"{where} redirects in a loop: the request was redirected too many times.",
+                           f"Check base_url under {config_hint}: it should be the API's own address, "
+                           "usually ending in /v1.", retryable=False)
     if isinstance(exc, openai.APIConnectionError):
         reason = _cause_text(exc)
         if _caused_by(exc, "ConnectError", "UnsupportedProtocol", "InvalidURL"):
@@ -72,8 +76,9 @@ def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: st
         return StreamCut(f"The connection to {where} dropped mid-answer.")
     if _caused_by_type(exc, "TransportError", "OSError"):
         return StreamCut(f"The connection to {where} failed: {exc}")
-    return LLMError(f"Unexpected error talking to {where}: {type(exc).__name__}: {exc}",
-                    "This looks like a bug in agentterm; please report it.")
+    # Something nobody foresaw: still one line saying where, never a traceback.
+    return LLMError(f"The request to {where} failed: {type(exc).__name__}: {exc}",
+                    f"Retry; if it keeps failing, check the provider under {config_hint}.")
 
 def _status_error(exc: Any, pc: ProviderConfig, conn: Connection, model: str | None,
                   config_name: str, key_hint: str) -> LLMError:
