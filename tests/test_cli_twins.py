@@ -60,3 +60,11 @@ def test_each_twin_is_a_command_that_parses():
         except SystemExit:
             pytest.fail(f"{action}: `agentterm {twin}` does not parse")
 
+
+
+def test_docs_cli_lists_every_command():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = sorted(path for path in cli_commands() if " " in path and f"`{path.split()[1]}" not in text)
+    assert not missing, f"docs/cli.md does not mention: {missing}"
