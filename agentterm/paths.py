@@ -16,6 +16,13 @@ def default_db_path() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False)) / "agentterm.db"
 
 
+def default_log_dir() -> Path:
+    """Where logs go (an MCP server's stderr, say): `logs` in the platform's data dir."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "logs"
+
+
 def default_config_path() -> Path:
     from platformdirs import user_config_dir
 

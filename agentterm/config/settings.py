@@ -195,10 +195,12 @@ class MCPServerConfig:
             headers[header] = value
         return headers
 
-    def secrets(self) -> list[str]:
-        """Every value this server carries that must never be shown: env values and header values."""
-        values = [v for v in self.env.values() if len(v) >= 4]
-        values += [v for var in self.headers_env.values() if len(v := os.environ.get(var, "")) >= 4]
+    def secrets(self, *, with_env: bool = True) -> list[str]:
+        """Values never to show: header values, and (with_env) env values long enough to be tokens."""
+        values = [v for var in self.headers_env.values() if len(v := os.environ.get(var, "")) >= 4]
+        if with_env:
+            # TZ = "UTC" is no secret, and hiding "UTC" everywhere would garble what is shown.
+            values += [v for v in self.env.values() if len(v) >= 8]
         return values
 
 
