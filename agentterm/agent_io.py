@@ -76,8 +76,10 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, str]:
     for key in ("provider", "model"):
         if fields.get(key) is not None and not isinstance(fields[key], str):
             errors[key] = "must be text"
+    if fields.get("status") == "retired":
+        fields["status"] = "inactive"  # the word users read for the stored one
     if "status" in fields and fields["status"] not in AGENT_STATUSES:
-        errors["status"] = "must be one of " + ", ".join(AGENT_STATUSES)
+        errors["status"] = "must be one of active, paused, retired"
     for key, high in (("temperature", 2.0), ("top_p", 1.0)):
         if fields.get(key) is None:
             continue

@@ -67,7 +67,7 @@ def test_malformed_toml_names_file_and_line():
         ('name = "A"\ntop_p = true\n', "top_p", 2, "must be a number"),
         ('name = "A"\nmax_tokens = 0\n', "max_tokens", 2, "positive"),
         ('name = "A"\nmax_tokens = 10.0\n', "max_tokens", 2, "positive whole number"),
-        ('name = "A"\nstatus = "asleep"\n', "status", 2, "active, paused, inactive"),
+        ('name = "A"\nstatus = "asleep"\n', "status", 2, "active, paused, retired"),
         ('name = ""\n', "name", 1, "is required"),
         (f'name = "{"x" * 81}"\n', "name", 1, "at most 80"),
         ('description = "no name"\n', "name", None, "required"),

@@ -105,3 +105,13 @@ def test_duplicate(cli, coder, db_path):
     copy = as_json(cli("agents", "duplicate", "Coder", "--name", "Pair", "--json"))
     assert copy["name"] == "Pair" and copy["model"] == "gpt-x"
     assert "already exists" in one_error(cli("agents", "duplicate", "Coder", "--name", "pair", check=False))
+
+
+def test_an_agent_file_may_say_retired(cli, tmp_path, db_path):
+    path = tmp_path / "old.toml"
+    path.write_text('name = "Old hand"\nstatus = "retired"\n')
+    cli("agents", "import", str(path))
+    assert agent(db_path, "Old hand").status == "inactive"
+    path.write_text('name = "Odd"\nstatus = "sleeping"\n')
+    line = one_error(cli("agents", "import", str(path), check=False))
+    assert "active, paused, retired" in line and "inactive" not in line

@@ -76,8 +76,11 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _status(value: Any) -> str:
+    # "retired" is the word users read for the stored "inactive" (a TOML file may say either).
+    if value == "retired":
+        return "inactive"
     if value not in AGENT_STATUSES:
-        raise _Invalid(f"must be one of {', '.join(AGENT_STATUSES)}")
+        raise _Invalid("must be one of active, paused, retired")
     return value
 
 
