@@ -48,7 +48,7 @@ COMMANDS: list[Command] = [
     Command("Focus prompt", "Put the cursor in the prompt", "focus_prompt"),
     Command("Agents", "Create, edit, pause and retire agents", "app.agents"),
     Command("Edit agent", "Open this conversation's agent in the editor", "edit_agent"),
-    Command("Resume agent", "Set this conversation's paused agent active again", "resume_agent"),
+    Command("Resume agent", "Set this conversation's paused or retired agent active again", "resume_agent"),
     Command("Toggle dark / light", "Switch between the dark and light themes", "app.toggle_dark"),
     Command("Help", "The keys, as they are mapped now", "app.help"),
 ]

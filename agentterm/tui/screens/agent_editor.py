@@ -32,7 +32,7 @@ LABELS = {
     "model": "Model", "instructions": "Instructions", "temperature": "Temperature",
     "top_p": "Top p", "max_tokens": "Max tokens", "extra": "Extra parameters", **TOOL_LABELS,
 }
-STATUS_OPTIONS = [("active", "active"), ("paused", "paused"), ("inactive (retired)", "inactive")]
+STATUS_OPTIONS = [("active", "active"), ("paused", "paused"), ("retired", "inactive")]
 
 
 def _parse_number(text: str, *, whole: bool) -> Any:

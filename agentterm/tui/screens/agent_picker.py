@@ -28,13 +28,13 @@ def status_badge(status: str) -> Text:
     return Text(f"[{BADGE_LABELS.get(status, status)}]", style=BADGE_STYLES.get(status, ""))
 
 
-def agent_prompt(agent: Agent, *, default: bool = False) -> Text:
+def agent_prompt(agent: Agent, *, default: bool = False, mark: str = "default") -> Text:
     """One option line: name, badge, a default mark and the description, all as plain text."""
     text = Text(one_line(agent.name), style="bold")
     text.append(" ")
     text.append_text(status_badge(agent.status))
     if default:
-        text.append(" (default)", style="italic")
+        text.append(f" ({mark})", style="italic")
     if agent.description:
         text.append("  " + one_line(agent.description), style="dim")
     text.no_wrap = True
@@ -92,20 +92,26 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
         Binding("pageup", "move(-8)", show=False),
     ]
 
-    def __init__(self, default_agent_id: int | None = None) -> None:
+    def __init__(self, default_agent_id: int | None = None, *, title: str = "New conversation",
+                 enter_does: str = "start", default_mark: str = "default") -> None:
         super().__init__()
         self.default_agent_id = default_agent_id
+        self.title_text = title
+        self.enter_does = enter_does
+        """What enter does, for the footer: "start", "move here"."""
+        self.default_mark = default_mark
+        """How the preselected agent is marked: "default", "current"."""
         self._agents: list[Agent] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static("New conversation", id="picker-title")
+            yield Static(Content(self.title_text), id="picker-title")
             yield TextField(placeholder="Type to filter agents", id="picker-filter", select_on_focus=False)
             yield OptionList(id="picker-agents", markup=False)
             with Horizontal(id="picker-bar"):
                 yield Switch(value=False, id="picker-inactive")
                 yield Label("Show retired (ctrl+t)")
-                yield Static(Content("enter start · esc cancel"), id="picker-hint")
+                yield Static(Content(f"enter {self.enter_does} · esc cancel"), id="picker-hint")
 
     def on_mount(self) -> None:
         self.load_agents()
@@ -133,7 +139,8 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
             if words and words not in haystack:
                 continue
             default = agent.id == self.default_agent_id
-            options.append(Option(agent_prompt(agent, default=default), id=f"agent-{agent.id}"))
+            options.append(Option(agent_prompt(agent, default=default, mark=self.default_mark),
+                                  id=f"agent-{agent.id}"))
         agents = self.query_one("#picker-agents", OptionList)
         agents.set_options(options)
         if not options:

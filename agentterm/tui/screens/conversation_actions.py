@@ -189,7 +189,9 @@ class ConversationActions:
                 self.chat_pane.agent = agent
             await self._after_change(cid)
 
-        self.app.push_screen(AgentPickerScreen(conversation.agent_id), guarded(self, moved))
+        self.app.push_screen(AgentPickerScreen(conversation.agent_id, title="Move to agent",
+                                               enter_does="moves it here", default_mark="current"),
+                             guarded(self, moved))
 
     async def _export(self, cid: int, fmt: str = "markdown") -> None:
         from agentterm.tui.screens.text_prompt import TextPromptScreen

@@ -153,24 +153,53 @@ class MainScreen(ConversationActions, Screen[None]):
     @on(ChatPane.AgentPaused)
     def _paused(self, event: ChatPane.AgentPaused) -> None:
         event.stop()
-        from agentterm.tui.screens.confirm import ConfirmScreen
+        from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 
         agent, prompt = event.agent, event.prompt
+        word = "retired" if agent.status == "inactive" else "paused"
 
-        def resumed(confirmed: bool | None) -> None:
-            if not confirmed:
-                self.notify("Not sent: the agent is still paused. Your prompt is kept.", markup=False)
+        async def answered(choice: str | bool | None) -> None:
+            if choice == "move":
+                await self._move_for_sending()
+                return
+            if not choice:
+                self.notify(f"Not sent: the agent is still {word}. Your prompt is kept.", markup=False)
                 return
             self.chat_pane.agent = self.store.set_agent_status(agent.id, "active")
             self.notify(f"Resumed {agent.name}.", markup=False)
             self.chat_pane.send(prompt)
 
-        self.app.push_screen(ConfirmScreen(
-            "This agent is paused",
-            f"The agent {agent.name!r} is paused, so this conversation cannot send.\n"
-            "Resume the agent and send?",
-            confirm_label="Resume and send",
-        ), guarded(self, resumed))
+        if word == "paused":
+            self.app.push_screen(ConfirmScreen(
+                "This agent is paused",
+                f"The agent {agent.name!r} is paused, so this conversation cannot send.\n"
+                "Resume the agent and send?",
+                confirm_label="Resume and send",
+            ), guarded(self, answered))
+            return
+        self.app.push_screen(ChoiceScreen(
+            "This agent is retired",
+            f"The agent {agent.name!r} is retired, so this conversation cannot send. "
+            "Your prompt stays in the box.",
+            [("Move the conversation to another agent", "move"),
+             (f"Resume {agent.name} and send", "resume")],
+        ), guarded(self, answered))
+
+    async def _move_for_sending(self) -> None:
+        """Move the open conversation (or the draft) to another agent; the prompt stays to send."""
+        pane = self.chat_pane
+        if pane.conversation is not None:
+            await self._move(pane.conversation.id)
+            return
+        from agentterm.tui.screens.agent_picker import AgentPickerScreen
+
+        def picked(result: tuple[str, int | None] | None) -> None:
+            if result is not None:
+                pane.agent = self.store.get_agent(result[1]) if result[0] == "agent" and result[1] else None
+                pane.update_status()
+
+        self.app.push_screen(AgentPickerScreen(None, title="Move to agent", enter_does="moves it here"),
+                             guarded(self, picked))
 
     def target_id(self) -> int | None:
         """The conversation a key acts on: the sidebar's highlight when it has focus, else the open one."""
@@ -281,8 +310,8 @@ class MainScreen(ConversationActions, Screen[None]):
     @store_guarded
     def action_resume_agent(self) -> None:
         agent = self.chat_pane.agent
-        if agent is None or agent.status != "paused":
-            self.notify("This conversation's agent is not paused.")
+        if agent is None or agent.status == "active":
+            self.notify("This conversation's agent is neither paused nor retired.")
             return
         self.chat_pane.agent = self.store.set_agent_status(agent.id, "active")
         self.chat_pane.update_status()

@@ -88,7 +88,8 @@ class ChatPane(TurnView, Vertical):
 
     @dataclass
     class AgentPaused(TextualMessage):
-        """Sending was refused because the agent is paused; the screen offers to resume it."""
+        """Sending was refused because the agent is paused or retired (inactive); the screen
+        offers to resume it (or, when retired, to move the conversation)."""
 
         agent: Agent
         prompt: str | None
@@ -166,12 +167,19 @@ class ChatPane(TurnView, Vertical):
         except Exception:  # noqa: BLE001 - an unknown provider shows as "not set" here
             model = agent.model if agent else None
         state = ""
+        name = self._agent_name()
         if self.conversation is not None and self.streaming_conversation == self.conversation.id:
             state = "answering… (escape stops)"
         elif agent is not None and agent.status == "paused":
             state = "agent paused"
+        elif agent is not None and agent.status == "inactive":
+            state = "agent retired: move the conversation or resume the agent to send"
+        if agent is None and self.conversation is not None and self.conversation.agent_name:
+            # Unlinked but named: its agent was deleted (moving to no agent clears the name).
+            name = f"{self.conversation.agent_name} (deleted)"
+            state = state or "its agent is gone: answers use the default settings"
         self.query_one(StatusLine).show(
-            agent=self._agent_name(), model=model,
+            agent=name, model=model,
             tokens=self.conversation.tokens if self.conversation else 0, state=state,
         )
 
@@ -195,7 +203,7 @@ class ChatPane(TurnView, Vertical):
             return False
         if self.agent is not None:
             self.agent = self.store.get_agent(self.agent.id) or self.agent
-            if self.agent.status == "paused":
+            if self.agent.status in ("paused", "inactive"):
                 self.post_message(self.AgentPaused(self.agent, prompt))
                 return False
         if self.conversation is None:

@@ -263,6 +263,8 @@ class ConversationList(Vertical):
             title = "▲ " + title
         badge = conversation.badge(now, streaming=conversation.id == self.streaming_id)
         agent = one_line(conversation.agent_name) if conversation.agent_name else "no agent"
+        if conversation.agent_name and conversation.agent_id is None:
+            agent += " (deleted)"  # its agent is gone: the default settings answer now
         when = relative_time(conversation.last_activity_at, now)
         detail = fit(f"{when} · {agent}", max(width - len(badge) - 1, 8))
         style = "bold" if conversation.id == self.open_id else ""

@@ -194,6 +194,8 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         actions.append("delete")
         if message.role == "assistant" and message.status in ("interrupted", "error"):
             actions.append("retry")
+            if message.content:
+                actions.append("continue")
         if self.last_prompt:
             actions.append("edit")
         parts.append("  ")
@@ -216,6 +218,8 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
             if hint:
                 parts += ["\n", hint]
             parts += ["  ", Content.from_markup("[@click=request('retry')]\\[retry][/]")]
+            if message.content:  # cut mid-way: what came can be extended, not only replaced
+                parts += [" ", Content.from_markup("[@click=request('continue')]\\[continue][/]")]
             return Content.assemble(*parts)
         if message.status == "streaming":
             return Content("Answering... (escape stops)")
