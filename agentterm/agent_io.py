@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "top_p": None,
     "max_tokens": None,
     "extra": {},
+    "mcp_servers": [],
+    "allowed_tools": None,
+    "tool_approval": "ask",
 }
 _MARKER_KEYS = ("format", "format_version", "extra_json")
 

@@ -1,4 +1,4 @@
-"""Agent, Conversation and Message: the plain records the store returns."""
+"""Agent, Conversation, Message and ToolCall: the plain records the store returns."""
 
 from __future__ import annotations
 
@@ -17,6 +17,22 @@ MESSAGE_STATUSES: tuple[MessageStatus, ...] = ("complete", "streaming", "interru
 
 TitleSource = Literal["auto", "user"]
 
+ToolCallStatus = Literal[
+    "pending", "approval", "running", "done", "denied", "failed", "interrupted", "cancelled"
+]
+TOOL_CALL_STATUSES: tuple[ToolCallStatus, ...] = (
+    "pending", "approval", "running", "done", "denied", "failed", "interrupted", "cancelled"
+)
+# A call in one of these is still under way; a crash leaves it so until recovery.
+TOOL_CALL_OPEN: tuple[ToolCallStatus, ...] = ("pending", "approval", "running")
+
+ToolApproval = Literal["ask", "auto"]
+TOOL_APPROVALS: tuple[ToolApproval, ...] = ("ask", "auto")
+
+# A streaming answer whose writer has not refreshed its heartbeat for this long is dead: the
+# writer beats at least every 0.5 s, even while a tool runs or an approval is awaited.
+STALE_AFTER = timedelta(seconds=10)
+
 AGENT_NAME_MAX = 80
 
 # The fields a user sets on an agent, in the order files and forms show them.
@@ -31,6 +47,9 @@ AGENT_FIELDS: tuple[str, ...] = (
     "top_p",
     "max_tokens",
     "extra",
+    "mcp_servers",
+    "allowed_tools",
+    "tool_approval",
 )
 
 
@@ -68,6 +87,12 @@ class Agent:
     top_p: float | None = None
     max_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The MCP servers (config names) it may call; [] for none.
+    mcp_servers: list[str] = field(default_factory=list)
+    # "server.tool" names offered to the model; None offers every tool of those servers.
+    allowed_tools: list[str] | None = None
+    # "ask": each call waits for approval (unless always allowed); "auto": calls run at once.
+    tool_approval: ToolApproval = "ask"
     version: int = 1
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
@@ -137,6 +162,30 @@ class Conversation:
 
 
 @dataclass
+class ToolCall:
+    """A call the model asked for in an assistant message, with its arguments and outcome."""
+
+    id: int
+    message_id: int
+    call_id: str
+    index: int
+    name: str  # the function name the model was given
+    server: str = ""
+    tool: str = ""
+    arguments: str = ""  # as the model sent it, JSON text (possibly invalid)
+    status: ToolCallStatus = "pending"
+    result: str | None = None
+    error: str | None = None
+    reason: str | None = None  # why the user denied it
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.server}.{self.tool}"
+
+
+@dataclass
 class Message:
     id: int
     conversation_id: int
@@ -152,6 +201,22 @@ class Message:
     completion_tokens: int | None = None
     created_at: datetime = field(default_factory=utcnow)
     edited_at: datetime | None = None
+    thinking: str = ""
+    # While streaming: the writer's last sign of life (see STALE_AFTER).
+    heartbeat_at: datetime | None = None
+    # Answers (assistant and tool rows) name the user message they answer and which try they
+    # are; the superseded tries are kept but are not the context.
+    reply_to: int | None = None
+    variant: int = 1
+    superseded: bool = False
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+    @property
+    def is_stale(self) -> bool:
+        """Streaming, but its writer has gone quiet for longer than STALE_AFTER: it is dead."""
+        if self.status != "streaming":
+            return False
+        return self.heartbeat_at is None or utcnow() - self.heartbeat_at > STALE_AFTER
 
 
 @dataclass

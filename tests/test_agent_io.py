@@ -27,6 +27,7 @@ def test_round_trip_keeps_every_field():
         "provider": "local", "model": "gpt-x", "instructions": "Be terse.\nQuote lines.\n\"\"\" ok",
         "temperature": 0.3, "top_p": 0.9, "max_tokens": 512,
         "extra": {"seed": 4, "stop": ["END"], "response_format": {"type": "text"}},
+        "mcp_servers": [], "allowed_tools": None, "tool_approval": "ask",
     }
 
 

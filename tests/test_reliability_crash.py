@@ -5,16 +5,18 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
+import sqlite3
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from agentterm.config import load_settings
 from agentterm.llm import LLMClient
+from agentterm.models import STALE_AFTER, to_iso, utcnow
 from agentterm.store import Store
 from tests.app_helpers import make_app, settle, until
 from tests.openai_server import Stream
@@ -68,6 +70,15 @@ def assert_kept_after_kill(db, prompt: str, before_kill: str) -> tuple[int, str]
     return answer_id, content
 
 
+def as_if_stale(db) -> None:
+    """Move the dead writer's last heartbeat STALE_AFTER into the past, instead of waiting."""
+    conn = sqlite3.connect(db, timeout=5)
+    with conn:
+        conn.execute("UPDATE messages SET heartbeat_at = ? WHERE status = 'streaming'",
+                     [to_iso(utcnow() - STALE_AFTER - timedelta(seconds=1))])
+    conn.close()
+
+
 @pytest.fixture
 def setup(tmp_path, server):
     db = tmp_path / "data" / "store.db"
@@ -100,6 +111,7 @@ def test_kill_9_of_ask_keeps_the_prompt_and_the_streamed_text(setup, server):
 
     assert_flushed_every_half_second(seen)
     _, content = assert_kept_after_kill(db, "tell me", seen[-1][1])
+    as_if_stale(db)
     # Everything printed more than a flush interval (and some slack) before the kill is stored.
     shown_before = b"".join(c for t, c in printed if t <= killed_at - FLUSH_BOUND).decode()
     assert len(shown_before) > 10 and content.startswith(shown_before)
@@ -122,11 +134,8 @@ async def test_an_answer_cut_by_a_crash_reads_as_interrupted_in_the_app_with_ret
     conversation = store.create_conversation(agent_id=store.default_agent().id)
     store.add_message(conversation.id, "user", "tell me")
     answer = store.add_message(conversation.id, "assistant", "w000 w001 ", status="streaming")
-    dead = subprocess.Popen(["true"])
-    dead.wait()  # a process of this host that is gone, as a killed one is
-    store.db.execute("UPDATE messages SET stream_owner = ? WHERE id = ?",
-                     [f"{socket.gethostname()}:{dead.pid}", answer.id])
     store.close()
+    as_if_stale(db)  # its writer was killed STALE_AFTER ago
 
     store = Store(db)  # the next start
     settings = load_settings(config)
@@ -177,6 +186,7 @@ def test_kill_9_of_the_app_keeps_the_prompt_and_the_streamed_text(setup, server)
 
     assert_flushed_every_half_second(seen)
     answer_id, content = assert_kept_after_kill(db, "tell me", seen[-1][1])
+    as_if_stale(db)
     store = Store(db)  # the next start recovers it
     try:
         message = store.get_message(answer_id)

@@ -210,3 +210,69 @@ def test_the_built_in_templates_are_valid_agents(store):
 def test_an_unknown_template_names_the_ones_there_are():
     with pytest.raises(ValueError, match="coder"):
         load_template("nope")
+
+
+# --- tools: servers, allowed tools, approval -------------------------------------------------
+
+
+def test_an_agent_has_tool_fields_with_defaults_in_its_versions(store):
+    agent = store.create_agent("Tooler")
+    assert (agent.mcp_servers, agent.allowed_tools, agent.tool_approval) == ([], None, "ask")
+    agent = store.update_agent(agent.id, mcp_servers=[" time ", "docs", "time"],
+                               allowed_tools=["time.now"], tool_approval="auto")
+    assert (agent.mcp_servers, agent.allowed_tools, agent.tool_approval) == (
+        ["time", "docs"], ["time.now"], "auto")
+    assert store.get_agent(agent.id).mcp_servers == ["time", "docs"]
+    latest, first = store.agent_versions(agent.id)
+    assert latest.data["mcp_servers"] == ["time", "docs"] and first.data["tool_approval"] == "ask"
+    restored = store.restore_agent_version(agent.id, 1)
+    assert (restored.mcp_servers, restored.allowed_tools, restored.tool_approval) == (
+        [], None, "ask")
+    # From a form: names as text.
+    assert store.update_agent(agent.id, mcp_servers="time, docs").mcp_servers == ["time", "docs"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"tool_approval": "always"}, "tool_approval", "must be one of ask, auto"),
+        ({"mcp_servers": ["time", ""]}, "mcp_servers", "none of them empty"),
+        ({"mcp_servers": [3]}, "mcp_servers", "none of them empty"),
+        ({"mcp_servers": {"time": 1}}, "mcp_servers", "must be a list of names"),
+        ({"allowed_tools": ["time.now", " "]}, "allowed_tools", "none of them empty"),
+        ({"allowed_tools": 7}, "allowed_tools", "must be a list of names"),
+    ],
+)
+def test_bad_tool_fields_are_refused_with_a_reason(store, fields, field, reason):
+    assert reason in store.validate_agent_fields(fields)[field]
+    with pytest.raises(ValidationError):
+        store.create_agent("Bad", **fields)
+
+
+def test_a_restored_version_from_before_tools_has_no_tools(store):
+    agent = store.create_agent("Old", mcp_servers=["time"])
+    # A version saved by the release before tool fields existed.
+    store.db.execute(
+        "UPDATE agent_versions SET data = json_remove(data, '$.mcp_servers', '$.allowed_tools',"
+        " '$.tool_approval') WHERE agent_id = ?", [agent.id])
+    assert store.restore_agent_version(agent.id, 1).mcp_servers == []
+
+
+def test_always_allowed_tools_are_kept_per_agent_and_revocable(store):
+    agent, other = store.create_agent("A"), store.create_agent("B")
+    store.allow_tool(agent.id, "time.now")
+    store.allow_tool(agent.id, "time.now")  # twice is once
+    store.allow_tool(agent.id, "docs.search")
+    assert store.allowed_tools_for(agent.id) == {"time.now", "docs.search"}
+    assert store.allowed_tools_for(other.id) == set()
+    copy = store.duplicate_agent(agent.id)
+    assert store.allowed_tools_for(copy.id) == {"time.now", "docs.search"}
+    store.revoke_tool(agent.id, "time.now")
+    store.revoke_tool(agent.id, "never.allowed")
+    assert store.allowed_tools_for(agent.id) == {"docs.search"}
+    with pytest.raises(StoreError):
+        store.allow_tool(9999, "time.now")
+    store.delete_agent(agent.id)
+    assert store.db.execute(
+        "SELECT count(*) FROM agent_allowed_tools WHERE agent_id = ?", [agent.id]
+    ).fetchone()[0] == 0

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from agentterm.store import Store, StoreError
-from tests.store_helpers import age
+from tests.store_helpers import age, stale
 
 # --- messages --------------------------------------------------------------------------------
 
@@ -125,26 +125,37 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_an_answer_cut_off_by_kill_9_is_interrupted_on_the_next_open(db_path):
+def test_an_answer_cut_off_by_kill_9_is_interrupted_once_its_heartbeat_is_stale(db_path):
     Store(db_path).close()
     result = subprocess.run([sys.executable, "-c", CRASH_WHILE_STREAMING, str(db_path)])
     assert result.returncode == -9
     with Store(db_path) as store:
         [conversation] = store.list_conversations()
         user, answer = store.all_messages(conversation.id)
+        # Its last heartbeat is a moment ago: it reads as streaming, not yet as dead.
+        assert (answer.status, answer.is_stale) == ("streaming", False)
+        stale(store, answer.id)  # STALE_AFTER later
+        assert store.get_message(answer.id).is_stale
+    with Store(db_path) as store:  # the next start
+        user, answer = store.all_messages(conversation.id)
         assert (answer.status, answer.content) == ("interrupted", "Once upon a time")
-        assert user.status == "complete"
+        assert user.status == "complete" and not answer.is_stale
         assert store.recover_interrupted() == 0
 
 
-def test_an_answer_streaming_in_a_live_process_is_left_alone(store, db_path):
+def test_an_answer_whose_writer_beats_is_left_alone(store, db_path):
     conversation = store.create_conversation()
     answer = store.add_message(conversation.id, "assistant", "so far", status="streaming")
     with Store(db_path) as other:  # opening it again, as a second window would
         assert other.get_message(answer.id).status == "streaming"
-    store.update_message(answer.id, status="complete")
-    store.db.execute(
-        "UPDATE messages SET status = 'streaming', stream_owner = NULL WHERE id = ?", [answer.id]
-    )
-    assert store.recover_interrupted() == 1  # no owner recorded: nobody is streaming it
+    stale(store, answer.id)
+    store.heartbeat(answer.id)  # the writer's flush timer, with no new token
+    assert store.recover_interrupted() == 0
+    stale(store, answer.id)
+    store.update_message(answer.id, content="so far, and more")  # a flush is a heartbeat too
+    assert store.recover_interrupted() == 0
+    stale(store, answer.id)
+    assert store.recover_interrupted() == 1
     assert store.get_message(answer.id).status == "interrupted"
+    store.heartbeat(answer.id)  # too late: an ended answer is not revived
+    assert store.get_message(answer.id).heartbeat_at is None

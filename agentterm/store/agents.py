@@ -17,7 +17,12 @@ from agentterm.models import (
 )
 from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import StoreError, ValidationError
-from agentterm.store.validation import AGENT_DEFAULTS, AGENT_FIELDS, normalise_agent_fields
+from agentterm.store.validation import (
+    AGENT_DEFAULTS,
+    AGENT_FIELDS,
+    JSON_FIELDS,
+    normalise_agent_fields,
+)
 
 DEFAULT_AGENT_NAME = "Assistant"
 
@@ -154,7 +159,8 @@ class AgentsMixin(StoreConnection):
             if row is None:
                 raise StoreError(f"Agent {agent_id} has no version {version}.")
             data = {k: v for k, v in json.loads(row["data"]).items() if k in AGENT_FIELDS}
-            return self.update_agent(agent_id, **data)
+            # A version saved before a field existed had that field's default.
+            return self.update_agent(agent_id, **{**AGENT_DEFAULTS, **data})
 
     def duplicate_agent(self, agent_id: int, name: str | None = None) -> Agent:
         """A new agent with the same fields, named `name` or "X (copy)", "X (copy 2)" ..."""
@@ -162,6 +168,11 @@ class AgentsMixin(StoreConnection):
             data = _agent_data(self._require_agent(agent_id))
             data["name"] = name if name is not None else self._copy_name(data["name"])
             new_id = self._insert_agent(self._checked_agent(data))
+            self._run(
+                "INSERT INTO agent_allowed_tools (agent_id, tool_name, created_at)"
+                " SELECT ?, tool_name, created_at FROM agent_allowed_tools WHERE agent_id = ?",
+                [new_id, agent_id],
+            )
         return self._require_agent(new_id)
 
     def _copy_name(self, name: str) -> str:
@@ -189,6 +200,34 @@ class AgentsMixin(StoreConnection):
                 )
             # The foreign key unlinks the conversations (ON DELETE SET NULL).
             self._run("DELETE FROM agents WHERE id = ?", [agent_id])
+
+    def allow_tool(self, agent_id: int, tool_name: str) -> None:
+        """Always allow this tool ("server.tool") for this agent: no more approval asked."""
+        tool_name = tool_name.strip()
+        if not tool_name:
+            raise ValueError("tool_name must not be empty")
+        with self._write():
+            self._require_agent(agent_id)
+            self._run(
+                "INSERT OR IGNORE INTO agent_allowed_tools (agent_id, tool_name, created_at)"
+                " VALUES (?, ?, ?)",
+                [agent_id, tool_name, to_iso(utcnow())],
+            )
+
+    def revoke_tool(self, agent_id: int, tool_name: str) -> None:
+        """Ask again before this tool runs for this agent (a no-op when it was not allowed)."""
+        with self._write():
+            self._run(
+                "DELETE FROM agent_allowed_tools WHERE agent_id = ? AND tool_name = ?",
+                [agent_id, tool_name.strip()],
+            )
+
+    def allowed_tools_for(self, agent_id: int) -> set[str]:
+        """The tools ("server.tool") always allowed for this agent."""
+        rows = self._query(
+            "SELECT tool_name FROM agent_allowed_tools WHERE agent_id = ?", [agent_id]
+        )
+        return {row["tool_name"] for row in rows}
 
     def agent_usage(self, agent_id: int) -> AgentUsage:
         """Conversations (outside the trash), their messages and tokens, and the last use."""
@@ -230,7 +269,10 @@ class AgentsMixin(StoreConnection):
 
 
 def _agent_row_values(clean: dict[str, Any]) -> list[Any]:
-    return [json.dumps(clean[f]) if f == "extra" else clean[f] for f in AGENT_FIELDS]
+    return [
+        json.dumps(clean[f]) if f in JSON_FIELDS and clean[f] is not None else clean[f]
+        for f in AGENT_FIELDS
+    ]
 
 
 def _agent_data(agent: Agent) -> dict[str, Any]:
@@ -239,9 +281,11 @@ def _agent_data(agent: Agent) -> dict[str, Any]:
 
 def _agent(row: dict) -> Agent:
     return Agent(
-        **{field: row[field] for field in AGENT_FIELDS if field != "extra"},
+        **{field: row[field] for field in AGENT_FIELDS if field not in JSON_FIELDS},
         id=row["id"],
         extra=json.loads(row["extra"] or "{}"),
+        mcp_servers=json.loads(row["mcp_servers"] or "[]"),
+        allowed_tools=None if row["allowed_tools"] is None else json.loads(row["allowed_tools"]),
         version=row["version"],
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),

@@ -14,3 +14,17 @@ class ValidationError(StoreError):
         self.errors = errors
         reasons = "; ".join(f"{field} {reason}" for field, reason in errors.items())
         super().__init__(f"The agent cannot be saved: {reasons}.")
+
+
+class GoneError(StoreError):
+    """A write to a conversation or message that is no longer there: deleted, perhaps by
+    another agentterm (`chats purge`) while this one was writing to it.
+
+    `conversation_id` and `message_id` say what was written to, when known.
+    """
+
+    def __init__(self, message: str, *, conversation_id: int | None = None,
+                 message_id: int | None = None):
+        self.conversation_id = conversation_id
+        self.message_id = message_id
+        super().__init__(message)

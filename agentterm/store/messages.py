@@ -1,19 +1,41 @@
-"""The store's messages: appended, updated while streaming, paged, and recovered after a crash."""
+"""The store's messages: appended, updated while streaming (with a heartbeat), paged, recovered."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 from typing import Any
 
-from agentterm.models import MESSAGE_STATUSES, ROLES, Message, from_iso
+from agentterm.models import (
+    MESSAGE_STATUSES,
+    ROLES,
+    STALE_AFTER,
+    TOOL_CALL_OPEN,
+    Message,
+    from_iso,
+    to_iso,
+    utcnow,
+)
 from agentterm.store.connection import StoreConnection, insert_sql, now_iso
-from agentterm.store.errors import StoreError
+from agentterm.store.errors import GoneError
+from agentterm.store.tool_calls import tool_call
+
+# The context: the rows shown and sent. Matches the partial index messages_context term for term.
+CONTEXT = "conversation_id = ? AND superseded = 0"
+# A message row with its tool calls as a JSON array, so a window is one statement: each
+# assistant row costs one seek in tool_calls_message, and other rows none.
+MESSAGE = """SELECT m.*, CASE WHEN m.role = 'assistant' THEN (
+    SELECT json_group_array(json_object(
+        'id', t.id, 'message_id', t.message_id, 'call_id', t.call_id,
+        'call_index', t.call_index, 'name', t.name, 'server', t.server, 'tool', t.tool,
+        'arguments', t.arguments, 'status', t.status, 'result', t.result, 'error', t.error,
+        'reason', t.reason, 'started_at', t.started_at, 'ended_at', t.ended_at))
+      FROM (SELECT * FROM tool_calls t WHERE t.message_id = m.id ORDER BY t.call_index, t.id) t
+    ) END AS tool_calls_json FROM messages m"""
+_OPEN_CALLS = ", ".join(f"'{status}'" for status in TOOL_CALL_OPEN)
 
 
 class MessagesMixin(StoreConnection):
-    """Messages: written and read in windows; answers left streaming by a dead process recovered."""
+    """Messages: written and read in windows; answers whose writer went quiet recovered."""
 
     def add_message(
         self,
@@ -29,12 +51,31 @@ class MessagesMixin(StoreConnection):
         extra: dict[str, Any] | None = None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
+        thinking: str = "",
+        reply_to: int | None = None,
+        variant: int | None = None,
     ) -> Message:
-        """Append a message and mark the conversation active now."""
+        """Append a message and mark the conversation active now.
+
+        An answer (assistant or tool) answers `reply_to`, by default the last user message,
+        as `variant`, by default the variant shown for it (1 for a first answer). A variant
+        other than the one shown (a retry, from `new_variant`) is stored superseded, and
+        becomes the one shown at its first text, thinking or tool call (see variants.py).
+        """
         _check_message(role=role, status=status, content=content, extra=extra)
+        _check_text("thinking", thinking)
         now = now_iso()
         with self._write():
-            self._update_conversation(cid, "last_activity_at = ?", [now])
+            self._touch_conversation(cid, now)
+            superseded = 0
+            if role in ("assistant", "tool"):
+                if reply_to is None:
+                    reply_to = self._last_prompt_id(cid)
+                if reply_to is not None:
+                    shown = self._shown_variant(reply_to)
+                    if variant is None:
+                        variant = shown or 1
+                    superseded = int(shown is not None and variant != shown)
             row = {
                 "conversation_id": cid,
                 "role": role,
@@ -48,10 +89,30 @@ class MessagesMixin(StoreConnection):
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "created_at": now,
-                "stream_owner": _stream_owner() if status == "streaming" else None,
+                "thinking": thinking,
+                "heartbeat_at": now if status == "streaming" else None,
+                "reply_to": reply_to,
+                "variant": variant or 1,
+                "superseded": superseded,
             }
             cursor = self._run(insert_sql("messages", row), list(row.values()))
         return self._require_message(cursor.lastrowid)
+
+    def _touch_conversation(self, cid: int, now: str) -> None:
+        cursor = self._run("UPDATE conversations SET last_activity_at = ? WHERE id = ?", [now, cid])
+        if cursor.rowcount == 0:
+            raise GoneError(
+                f"There is no conversation with id {cid}: it was deleted (perhaps by another "
+                "agentterm), so nothing more can be saved in it.",
+                conversation_id=cid,
+            )
+
+    def _last_prompt_id(self, cid: int) -> int | None:
+        row = self._one(
+            f"SELECT id FROM messages WHERE {CONTEXT} AND role = 'user' ORDER BY id DESC LIMIT 1",
+            [cid],
+        )
+        return row["id"] if row else None
 
     def update_message(
         self,
@@ -63,14 +124,17 @@ class MessagesMixin(StoreConnection):
         model: str | None = None,
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
+        thinking: str | None = None,
         edited: bool = False,
     ) -> Message:
         """Change the given fields (None leaves one as it is).
 
-        A status change or an edit counts as activity in the conversation; a streaming flush
-        (content only) does not, so it stays one small write.
+        Any update of a streaming row is also its heartbeat. A status change or an edit counts
+        as activity in the conversation; a streaming flush does not, so it stays one small write.
         """
         _check_message(status=status, content=content, extra=extra)
+        if thinking is not None:
+            _check_text("thinking", thinking)
         changes: dict[str, Any] = {
             "content": content,
             "status": status,
@@ -78,22 +142,22 @@ class MessagesMixin(StoreConnection):
             "model": model,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
+            "thinking": thinking,
         }
         changes = {key: value for key, value in changes.items() if value is not None}
-        if status is not None:
-            changes["stream_owner"] = _stream_owner() if status == "streaming" else None
         now = now_iso()
         if edited:
             changes["edited_at"] = now
         with self._write():
-            row = self._one("SELECT conversation_id FROM messages WHERE id = ?", [mid])
-            if row is None:
-                raise StoreError(f"There is no message with id {mid}.")
-            if changes:
-                assignments = ", ".join(f"{key} = ?" for key in changes)
-                self._run(
-                    f"UPDATE messages SET {assignments} WHERE id = ?", [*changes.values(), mid]
-                )
+            row = self._message_row(mid)
+            streaming = (status or row["status"]) == "streaming"
+            changes["heartbeat_at"] = now if streaming else None
+            if status is not None and status != "streaming":
+                changes["stream_owner"] = None
+            assignments = ", ".join(f"{key} = ?" for key in changes)
+            self._run(f"UPDATE messages SET {assignments} WHERE id = ?", [*changes.values(), mid])
+            if row["superseded"] and row["status"] == "streaming" and (content or thinking):
+                self._select_variant(row["reply_to"], row["variant"])
             if status is not None or edited:
                 self._run(
                     "UPDATE conversations SET last_activity_at = ? WHERE id = ?",
@@ -101,19 +165,43 @@ class MessagesMixin(StoreConnection):
                 )
         return self._require_message(mid)
 
+    def heartbeat(self, mid: int) -> None:
+        """The writer of a streaming answer is alive (see STALE_AFTER); no-op once it ended."""
+        with self._write():
+            self._message_row(mid)
+            self._run(
+                "UPDATE messages SET heartbeat_at = ? WHERE id = ? AND status = 'streaming'",
+                [now_iso(), mid],
+            )
+
+    def _message_row(self, mid: int) -> dict:
+        """The row's bookkeeping columns; GoneError when it is not there (any more)."""
+        row = self._one(
+            "SELECT conversation_id, status, reply_to, variant, superseded FROM messages"
+            " WHERE id = ?",
+            [mid],
+        )
+        if row is None:
+            raise GoneError(
+                f"There is no message with id {mid}: it was deleted, or its conversation was "
+                "(perhaps by another agentterm), so nothing more can be saved to it.",
+                message_id=mid,
+            )
+        return row
+
     def delete_message(self, mid: int) -> None:
         with self._write():
             if self._run("DELETE FROM messages WHERE id = ?", [mid]).rowcount == 0:
-                raise StoreError(f"There is no message with id {mid}.")
+                raise GoneError(f"There is no message with id {mid}.", message_id=mid)
 
     def get_message(self, mid: int) -> Message | None:
-        row = self._one("SELECT * FROM messages WHERE id = ?", [mid])
-        return _message(row) if row else None
+        rows = self._query(f"{MESSAGE} WHERE id = ?", [mid])
+        return _message(rows[0]) if rows else None
 
     def _require_message(self, mid: int) -> Message:
         message = self.get_message(mid)
         if message is None:
-            raise StoreError(f"There is no message with id {mid}.")
+            raise GoneError(f"There is no message with id {mid}.", message_id=mid)
         return message
 
     def count_messages(self, cid: int) -> int:
@@ -121,75 +209,71 @@ class MessagesMixin(StoreConnection):
         return row["message_count"] if row else 0
 
     def latest_messages(self, cid: int, n: int = 50) -> list[Message]:
-        """The newest n messages, oldest first: a walk down the (conversation_id, id) index."""
+        """The newest n messages of the context, oldest first: a walk down messages_context."""
         rows = self._query(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?", [cid, n]
+            f"{MESSAGE} WHERE {CONTEXT} ORDER BY id DESC LIMIT ?", [cid, n]
         )
-        return [_message(row) for row in reversed(rows)]
+        return self._messages(rows[::-1])
 
     def messages_before(self, cid: int, message_id: int, n: int = 50) -> list[Message]:
-        """The n messages before message_id, oldest first: the next page up."""
+        """The n context messages before message_id, oldest first: the next page up."""
         rows = self._query(
-            "SELECT * FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            f"{MESSAGE} WHERE {CONTEXT} AND id < ? ORDER BY id DESC LIMIT ?",
             [cid, message_id, n],
         )
-        return [_message(row) for row in reversed(rows)]
+        return self._messages(rows[::-1])
 
     def messages_around(self, cid: int, message_id: int, n: int = 50) -> list[Message]:
-        """About n messages with message_id in the middle, oldest first (for a search jump)."""
-        before = self.messages_before(cid, message_id, n // 2)
-        rows = self._query(
-            "SELECT * FROM messages WHERE conversation_id = ? AND id >= ? ORDER BY id LIMIT ?",
+        """About n context messages with message_id in the middle, oldest first (a search jump)."""
+        before = self._query(
+            f"{MESSAGE} WHERE {CONTEXT} AND id < ? ORDER BY id DESC LIMIT ?",
+            [cid, message_id, n // 2],
+        )
+        after = self._query(
+            f"{MESSAGE} WHERE {CONTEXT} AND id >= ? ORDER BY id LIMIT ?",
             [cid, message_id, max(n - len(before), 1)],
         )
-        return before + [_message(row) for row in rows]
+        return self._messages(before[::-1] + after)
 
     def all_messages(self, cid: int) -> list[Message]:
-        rows = self._query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", [cid])
+        """The whole context, oldest first (superseded variants left out)."""
+        return self._messages(
+            self._query(f"{MESSAGE} WHERE {CONTEXT} ORDER BY id", [cid])
+        )
+
+    def _messages(self, rows: list[dict]) -> list[Message]:
         return [_message(row) for row in rows]
 
     def recover_interrupted(self) -> int:
-        """Mark answers left streaming by a process that is gone (a crash, a kill) interrupted.
+        """Mark answers whose writer is dead (no heartbeat for STALE_AFTER) interrupted.
 
-        An answer another live process is streaming right now is left alone: its owner is
-        recorded while it streams.
+        The heartbeat is the only rule: an answer another process streams right now beats at
+        least every half second, wherever that process runs. Tool calls still pending, awaiting
+        approval or running are interrupted with their answer, or whenever their answer is not
+        a live stream. Returns the number of answers marked.
         """
+        now = utcnow()
+        cutoff, ended = to_iso(now - STALE_AFTER), to_iso(now)
         with self._write():
-            rows = self._query("SELECT id, stream_owner FROM messages WHERE status = 'streaming'")
-            orphans = [row["id"] for row in rows if not _owner_alive(row["stream_owner"])]
-            self._conn.executemany(
-                "UPDATE messages SET status = 'interrupted', stream_owner = NULL WHERE id = ?",
-                [(mid,) for mid in orphans],
+            rows = self._query(
+                "SELECT id FROM messages WHERE status = 'streaming'"
+                " AND (heartbeat_at IS NULL OR heartbeat_at < ?)",
+                [cutoff],
             )
-        return len(orphans)
-
-
-def _stream_owner() -> str:
-    """Recorded on an answer while this process streams it (see recover_interrupted)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """Whether the process named "host:pid" still runs; one on another host is presumed to."""
-    host, _, pid_text = (owner or "").rpartition(":")
-    if not host or not pid_text.isdigit():
-        return False
-    if host != socket.gethostname():
-        return True
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":
-        return False  # os.kill(pid, 0) would end the process on Windows
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, under another user
-    except OSError:
-        return False
-    return True
+            dead = [row["id"] for row in rows]
+            if dead:
+                self._run(
+                    "UPDATE messages SET status = 'interrupted', heartbeat_at = NULL,"
+                    " stream_owner = NULL WHERE id IN (SELECT value FROM json_each(?))",
+                    [json.dumps(dead)],
+                )
+            self._run(
+                f"UPDATE tool_calls SET status = 'interrupted', ended_at = coalesce(ended_at, ?)"
+                f" WHERE status IN ({_OPEN_CALLS}) AND message_id NOT IN"
+                f" (SELECT id FROM messages WHERE status = 'streaming')",
+                [ended],
+            )
+        return len(dead)
 
 
 def _message(row: dict) -> Message:
@@ -201,14 +285,34 @@ def _message(row: dict) -> Message:
         status=row["status"],
         tool_call_id=row["tool_call_id"],
         tool_name=row["tool_name"],
-        extra=json.loads(row["extra"] or "{}"),
+        extra=_json_object(row["extra"]),
         model=row["model"],
         agent_version=row["agent_version"],
         prompt_tokens=row["prompt_tokens"],
         completion_tokens=row["completion_tokens"],
         created_at=from_iso(row["created_at"]),
         edited_at=from_iso(row["edited_at"]),
+        thinking=row["thinking"],
+        heartbeat_at=from_iso(row["heartbeat_at"]),
+        reply_to=row["reply_to"],
+        variant=row["variant"],
+        superseded=bool(row["superseded"]),
+        tool_calls=_tool_calls(row["tool_calls_json"]),
     )
+
+
+# A long conversation is mostly empty extras and assistant rows without calls: skip parsing those.
+def _json_object(text: str | None) -> dict[str, Any]:
+    return {} if not text or text == "{}" else json.loads(text)
+
+
+def _tool_calls(text: str | None) -> list:
+    return [] if not text or text == "[]" else [tool_call(call) for call in json.loads(text)]
+
+
+def _check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text")
 
 
 def _check_message(

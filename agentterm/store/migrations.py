@@ -1,4 +1,4 @@
-"""The schema as registered migrations, applied in order; its version is PRAGMA user_version."""
+"""The schema as registered migrations, applied in order, recorded by name in `migrations`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def apply_migrations(db: Database, target: int | None = None) -> list[int]:
 
     The caller owns the transaction: the store runs this inside one BEGIN IMMEDIATE, so an
     upgrade happens whole or not at all, and two processes opening a new store migrate it once.
+    Each migration applied is recorded in `migrations` (its version, name and time); those
+    applied before that table existed (migration 4) are listed there with no time.
     """
     target = latest_version() if target is None else target
     applied = []
@@ -42,7 +44,34 @@ def apply_migrations(db: Database, target: int | None = None) -> list[int]:
         # PRAGMA takes no parameters; version is an int we computed.
         db.execute(f"PRAGMA user_version = {int(version)}")
         applied.append(version)
+    if applied and _has_migrations_table(db):
+        now = _now()
+        for version in applied:
+            db.execute(
+                "INSERT OR REPLACE INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [version, MIGRATIONS[version - 1].__name__, now],
+            )
     return applied
+
+
+def applied_migrations(db: Database) -> list[tuple[int, str, str | None]]:
+    """(version, name, applied_at) of each migration recorded in the store, oldest first."""
+    if not _has_migrations_table(db):
+        return []
+    return [tuple(row) for row in db.execute("SELECT * FROM migrations ORDER BY version")]
+
+
+def _has_migrations_table(db: Database) -> bool:
+    return bool(
+        db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'")
+        .fetchone()
+    )
+
+
+def _now() -> str:
+    from agentterm.models import to_iso, utcnow
+
+    return to_iso(utcnow())
 
 
 def _run_script(db: Database, script: str) -> None:
@@ -257,5 +286,82 @@ def m003_import_sources(db: Database) -> None:
             imported_at TEXT NOT NULL
         );
         CREATE INDEX imports_conversation ON imports (conversation_id);
+        """,
+    )
+
+
+@migration
+def m004_tools_thinking_variants(db: Database) -> None:
+    """Migrations by name; tool calls; thinking; heartbeats; answer variants; agents' tools.
+
+    Existing answers get `reply_to` (the user message before them) so they can be retried
+    as variants; `stream_owner` stays, unused, since old agentterms still write it.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            applied_at TEXT
+        );
+        INSERT INTO migrations (version, name, applied_at) VALUES
+            (1, 'm001_initial', NULL),
+            (2, 'm002_full_text_search', NULL),
+            (3, 'm003_import_sources', NULL);
+
+        ALTER TABLE messages ADD COLUMN thinking TEXT NOT NULL DEFAULT '';
+        ALTER TABLE messages ADD COLUMN heartbeat_at TEXT;
+        ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+        ALTER TABLE messages ADD COLUMN variant INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE messages ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+
+        -- Answers already stored answer the user message before them.
+        UPDATE messages SET reply_to = (
+            SELECT max(u.id) FROM messages u
+             WHERE u.conversation_id = messages.conversation_id
+               AND u.role = 'user' AND u.id < messages.id)
+         WHERE role IN ('assistant', 'tool');
+        -- A stream from before heartbeats has none: the next recovery finds it stale.
+
+        -- The context (what is shown and sent) skips superseded variants: an index walk still.
+        CREATE INDEX messages_context ON messages (conversation_id, id) WHERE superseded = 0;
+        CREATE INDEX messages_reply_to ON messages (reply_to, variant)
+            WHERE reply_to IS NOT NULL;
+
+        CREATE TABLE tool_calls (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            call_id TEXT NOT NULL DEFAULT '',
+            call_index INTEGER NOT NULL DEFAULT 0,
+            name TEXT NOT NULL,
+            server TEXT NOT NULL DEFAULT '',
+            tool TEXT NOT NULL DEFAULT '',
+            arguments TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'approval', 'running', 'done', 'denied',
+                                  'failed', 'interrupted', 'cancelled')),
+            result TEXT,
+            error TEXT,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            ended_at TEXT
+        );
+        CREATE INDEX tool_calls_message ON tool_calls (message_id, call_index);
+        CREATE INDEX tool_calls_open ON tool_calls (status)
+            WHERE status IN ('pending', 'approval', 'running');
+
+        ALTER TABLE agents ADD COLUMN mcp_servers TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE agents ADD COLUMN allowed_tools TEXT;
+        ALTER TABLE agents ADD COLUMN tool_approval TEXT NOT NULL DEFAULT 'ask'
+            CHECK (tool_approval IN ('ask', 'auto'));
+
+        CREATE TABLE agent_allowed_tools (
+            agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+            tool_name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (agent_id, tool_name)
+        );
         """,
     )

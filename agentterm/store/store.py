@@ -11,16 +11,25 @@ from agentterm.store.conversations import ConversationsMixin
 from agentterm.store.import_export import ImportExportMixin
 from agentterm.store.messages import MessagesMixin
 from agentterm.store.search import SearchMixin
+from agentterm.store.tool_calls import ToolCallsMixin
+from agentterm.store.variants import VariantsMixin
 
 
 class Store(
-    AgentsMixin, ConversationsMixin, MessagesMixin, SearchMixin, ImportExportMixin, StoreConnection
+    AgentsMixin,
+    ConversationsMixin,
+    MessagesMixin,
+    ToolCallsMixin,
+    VariantsMixin,
+    SearchMixin,
+    ImportExportMixin,
+    StoreConnection,
 ):
     """The one SQLite file holding agents, conversations and messages.
 
     Each area is a mixin over StoreConnection (connection.py: opening the file, write
-    transactions, queries): agents.py, conversations.py, messages.py, search.py and
-    import_export.py. They call one another through self (a message bumps its
+    transactions, queries): agents.py, conversations.py, messages.py, tool_calls.py,
+    variants.py, search.py and import_export.py. They call one another through self (a message bumps its
     conversation, a new store seeds the default agent).
     """
 

@@ -7,7 +7,7 @@ import math
 import unicodedata
 from typing import Any
 
-from agentterm.models import AGENT_FIELDS, AGENT_NAME_MAX, AGENT_STATUSES
+from agentterm.models import AGENT_FIELDS, AGENT_NAME_MAX, AGENT_STATUSES, TOOL_APPROVALS
 
 AGENT_DEFAULTS: dict[str, Any] = {
     "description": "",
@@ -19,7 +19,12 @@ AGENT_DEFAULTS: dict[str, Any] = {
     "top_p": None,
     "max_tokens": None,
     "extra": {},
+    "mcp_servers": [],
+    "allowed_tools": None,
+    "tool_approval": "ask",
 }
+# Fields stored as JSON text.
+JSON_FIELDS = frozenset({"extra", "mcp_servers", "allowed_tools"})
 
 
 class _Invalid(Exception):
@@ -140,6 +145,40 @@ def _extra(value: Any) -> dict[str, Any]:
         raise _Invalid(reason) from None
 
 
+def _names(value: Any) -> list[str]:
+    """A list of names: each trimmed, non-empty, once (first spelling kept, order kept).
+
+    Text (from a form) is split at commas and whitespace.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, (list, tuple)):
+        raise _Invalid("must be a list of names")
+    names: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise _Invalid("must be a list of names, none of them empty")
+        name = item.strip()
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+            raise _Invalid("must not contain control characters or line breaks")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _optional_names(value: Any) -> list[str] | None:
+    """None (every tool of the agent's servers) or a list of names as _names reads them."""
+    return None if value is None else _names(value)
+
+
+def _tool_approval(value: Any) -> str:
+    if value not in TOOL_APPROVALS:
+        raise _Invalid(f"must be one of {', '.join(TOOL_APPROVALS)}")
+    return value
+
+
 _CHECKS = {
     "name": _name,
     "description": _text,
@@ -151,6 +190,9 @@ _CHECKS = {
     "top_p": _number(0, 1),
     "max_tokens": _max_tokens,
     "extra": _extra,
+    "mcp_servers": _names,
+    "allowed_tools": _optional_names,
+    "tool_approval": _tool_approval,
 }
 
 
