@@ -90,3 +90,27 @@ def test_thinking_is_left_out_unless_asked():
     shown = render(export, "html", with_thinking=True)
     assert "<details><summary>Thinking</summary>" in shown and "&lt;b&gt;musings&lt;/b&gt;" in shown
     assert "secret <b>musings</b>" in render(export, "md", with_thinking=True)
+
+
+def test_a_stored_turn_exports_its_thinking_only_when_asked_and_its_tool_calls_folded(cli, db_path, tmp_path):
+    import json
+
+    with Store(db_path) as store:
+        conversation = store.create_conversation(None, "Tools")
+        store.add_message(conversation.id, "user", "what is in /tmp?")
+        answer = store.add_message(conversation.id, "assistant", "Let me look.")
+        store.update_message(answer.id, thinking="PRIVATE-MUSING <script>alert(1)</script>")
+        call = store.add_tool_call(answer.id, "call_1", 0, "fs_list", "fs", "list", '{"path": "/tmp"}', "running")
+        store.update_tool_call(call.id, status="done", result="notes.txt <img src=x onerror=alert(1)>")
+    cid = str(conversation.id)
+
+    for fmt in ("md", "json", "html"):
+        assert "PRIVATE-MUSING" not in cli("chats", "export", cid, "-f", fmt).stdout
+        assert "PRIVATE-MUSING" in cli("chats", "export", cid, "-f", fmt, "--with-thinking").stdout
+
+    exported = json.loads(cli("chats", "export", cid, "-f", "json").stdout)
+    assert exported["messages"][1]["tool_calls"][0]["result"].startswith("notes.txt")
+    page = cli("chats", "export", cid, "-f", "html", "--with-thinking").stdout
+    assert "<details><summary>Tool call: fs_list (done)</summary>" in page
+    assert "<details><summary>Thinking</summary>" in page
+    assert "<script>alert" not in page and "<img src=x" not in page

@@ -53,6 +53,21 @@ def export_message(message: Message) -> dict[str, Any]:
         "completion_tokens": message.completion_tokens,
         "created_at": to_iso(message.created_at),
         "edited_at": to_iso(message.edited_at),
+        "thinking": message.thinking,
+        "tool_calls": [
+            {
+                "call_id": call.call_id,
+                "name": call.name,
+                "server": call.server,
+                "tool": call.tool,
+                "arguments": call.arguments,
+                "status": call.status,
+                "result": call.result,
+                "error": call.error,
+                "reason": call.reason,
+            }
+            for call in message.tool_calls
+        ],
     }
 
 
@@ -119,6 +134,8 @@ def checked_export(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "completion_tokens": _optional_int(raw.get("completion_tokens")),
                 "created_at": _iso_or_none(raw.get("created_at")) or now,
                 "edited_at": _iso_or_none(raw.get("edited_at")),
+                # Tool calls are not read back (they were for reading); the thinking is.
+                "thinking": raw["thinking"] if isinstance(raw.get("thinking"), str) else "",
             }
         )
     return head, messages
