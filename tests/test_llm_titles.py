@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentterm.llm import BadResponse, ServerError, clean_title, fallback_title
-from tests.openai_server import Complete, Error, Raw, Stream
+from tests.openai_server import Complete, Error, Hang, Raw, Stream
 
 # --- titles ------------------------------------------------------------------------------------
 
@@ -89,3 +89,66 @@ def test_fallback_title():
     assert len(long) <= 60 and long.endswith("…") and long.startswith("word word")
     assert fallback_title("") == "New conversation"
     assert fallback_title("\x1b]52;c;ZXZpbA==\x07Copy this\x07") == "Copy this"
+
+
+# --- titles never hold the server (issue 13.5) -------------------------------------------------
+
+
+async def test_a_title_asks_for_a_few_tokens(client, server):
+    await client.generate_title("hi", "hello")
+    assert server.requests[0]["max_tokens"] == 30
+
+
+async def test_a_title_gives_up_after_its_timeout_without_a_retry(client, server, settings):
+    import time
+
+    from agentterm.llm import RequestTimeout
+
+    settings.providers["local"].title_timeout = 0.5
+    server.script(Hang(10))
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout) as caught:
+        await client.generate_title("hi", "hello")
+    assert time.monotonic() - started < 3
+    assert "No title from" in caught.value.message and "0.5 s" in caught.value.message
+    assert len(server.requests) == 1
+
+
+async def test_the_title_timeout_is_read_from_the_config(tmp_path):
+    from agentterm.config import load_settings
+
+    path = tmp_path / "c.toml"
+    path.write_text('[providers.openai]\nmodel = "m"\ntitle_timeout = 2.5\n', encoding="utf-8")
+    assert load_settings(path).provider("openai").title_timeout == 2.5
+    path.write_text('[providers.openai]\nmodel = "m"\n', encoding="utf-8")
+    assert load_settings(path).provider("openai").title_timeout == 10
+
+
+async def test_cancelling_a_title_closes_its_request_at_once(client, server):
+    import asyncio
+    import time
+
+    server.script(Hang(10))
+    task = asyncio.create_task(client.generate_title("hi", "hello"))
+    assert await asyncio.to_thread(server.wait_for_requests, 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    cancelled = time.monotonic()
+    assert await asyncio.to_thread(server.client_disconnected.wait, 2)
+    assert time.monotonic() - cancelled < 1
+
+
+async def test_a_title_holding_the_key_thinking_or_odd_text_is_cleaned(client, server):
+    from tests.conftest import TEST_KEY
+
+    server.script(Complete(f"{TEST_KEY} Leaked Key Title"),
+                  Raw(200, '{"choices": [{"message": {"content": "<think>hmm</think>Garden Plans",'
+                           ' "reasoning_content": "ignore me"}}]}', "application/json"),
+                  Raw(200, '{"choices": [{"message": {"content": [{"type": "text", "text": "Part\\ud800s"}]}}]}',
+                      "application/json"),
+                  Complete(""))
+    assert TEST_KEY not in await client.generate_title("hi", "hello")
+    assert await client.generate_title("hi", "hello") == "Garden Plans"
+    assert await client.generate_title("hi", "hello") == "Part\ufffds"
+    assert await client.generate_title("Fallback prompt", "hello") == "Fallback prompt"

@@ -19,6 +19,7 @@ from agentterm.config.settings import (
     DEFAULT_PROVIDER,
     DEFAULT_THEME,
     DEFAULT_TIMEOUT,
+    DEFAULT_TITLE_TIMEOUT,
     DEFAULT_TRASH_DAYS,
     ConfigError,
     ProviderConfig,
@@ -37,7 +38,7 @@ _TOP_KEYS = (
     "mcp_servers",
     "keymap",
 )
-_PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout")
+_PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout")
 _NO_KEYS_HERE = (
     "API keys are never stored in the config: use api_key_env (the name of an environment "
     'variable holding the key, e.g. "OPENAI_API_KEY") or api_key_cmd (a command that prints '
@@ -143,6 +144,7 @@ class Checker(MCPChecks):
             model=self.string(body, "model", f"{prefix}.model"),
             title_model=self.string(body, "title_model", f"{prefix}.title_model"),
             timeout=self.timeout(body, prefix),
+            title_timeout=self.timeout(body, prefix, "title_timeout", DEFAULT_TITLE_TIMEOUT),
         )
 
     def base_url(self, body: dict[str, Any], prefix: str) -> str | None:
@@ -189,11 +191,12 @@ class Checker(MCPChecks):
             raise self.fail(dotted, "must name a program to run")
         return argv
 
-    def timeout(self, body: dict[str, Any], prefix: str) -> float:
-        value = body.get("timeout", DEFAULT_TIMEOUT)
+    def timeout(self, body: dict[str, Any], prefix: str, key: str = "timeout",
+                default: float = DEFAULT_TIMEOUT) -> float:
+        value = body.get(key, default)
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not ok or not math.isfinite(value) or value <= 0:
-            raise self.fail(f"{prefix}.timeout", f"must be a positive number of seconds, got {_show(value)}")
+            raise self.fail(f"{prefix}.{key}", f"must be a positive number of seconds, got {_show(value)}")
         return float(value)
 
     def keymap(self, table: Any) -> dict[str, str]:

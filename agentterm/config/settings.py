@@ -14,6 +14,7 @@ from agentterm.redact import register_command, register_secret, scrub
 DEFAULT_PROVIDER = "openai"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_TITLE_TIMEOUT = 10.0
 DEFAULT_TRASH_DAYS = 30
 DEFAULT_THEME = "textual-dark"
 KEY_CMD_TIMEOUT = 10.0
@@ -84,6 +85,9 @@ class ProviderConfig:
     timeout: float = DEFAULT_TIMEOUT
     """Seconds to wait to connect and between streamed chunks (far below openai's own 600)."""
 
+    title_timeout: float = DEFAULT_TITLE_TIMEOUT
+    """Seconds a title request may take in all before the prompt's first line is the title instead."""
+
     def __post_init__(self) -> None:
         self.command()  # registers the command's value as a secret before anything can print it
 
@@ -94,7 +98,7 @@ class ProviderConfig:
         return (
             f"ProviderConfig(name={self.name!r}, base_url={self.base_url!r}, "
             f"api_key_env={self.api_key_env!r}, api_key_cmd={shown_cmd}, model={self.model!r}, "
-            f"title_model={self.title_model!r}, timeout={self.timeout!r})"
+            f"title_model={self.title_model!r}, timeout={self.timeout!r}, title_timeout={self.title_timeout!r})"
         )
 
     def command(self) -> list[str]:

@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from agentterm.llm.connection import NO_KEY, Connection, make_openai_client, where_of
+from agentterm.llm.connection import NO_KEY, Connection, check_key, make_openai_client, where_of
 from agentterm.llm.errors import (
     AuthFailed,
     BadResponse,
     LLMError,
     NoAPIKey,
-    StreamCut,
+    RequestTimeout,
     Unreachable,
     register_secret,
+    scrub,
 )
 from agentterm.llm.mapping import classify, rejects_stream_options
 from agentterm.llm.replies import (
@@ -28,11 +29,12 @@ from agentterm.llm.replies import (
     ThinkingDelta,
     ToolCallDelta,
     Usage,
-    completion_text,
     non_stream_body,
 )
 from agentterm.llm.stream import CUT, DONE, ChunkReader, sse_chunks
 from agentterm.llm.titles import clean_title, fallback_title
+
+DEFAULT_TITLE_TIMEOUT = 10.0
 
 if TYPE_CHECKING:
     from agentterm.config import ProviderConfig, Settings
@@ -44,6 +46,8 @@ _KEYED_HOSTS = ("api.openai.com",)
 # Request fields the client owns; params cannot override them.
 _RESERVED = frozenset({"model", "messages", "stream", "stream_options"})
 _TITLE_INPUT_CHARS = 1500
+# A title is 3-6 words; a cap keeps a small model that rambles from holding a one-slot server.
+TITLE_MAX_TOKENS = 30
 TITLE_INSTRUCTIONS = (
     "You name conversations. Reply with a title of 3 to 6 words that says what the conversation "
     "is about, in the language of the conversation. Reply with the title only: no quotes, no "
@@ -170,18 +174,24 @@ class LLMClient:
         *,
         provider: str | None = None,
         model: str | None = None,
+        timeout: float | None = None,
     ) -> str:
         """A 3-6 word title for a conversation, from the provider's title_model (else its model).
 
-        The model's reply goes through `clean_title`, falling back to `fallback_title(prompt)`
+        The request asks for at most TITLE_MAX_TOKENS tokens, is never retried, and gives up
+        after `timeout` seconds in all (default: the provider's title_timeout) with
+        RequestTimeout: on a one-slot local server a title must not hold the next question.
+        Cancelling the awaiting task closes the request at once. The model's reply (thinking
+        left out) goes through `clean_title` and `scrub`, falling back to `fallback_title(prompt)`
         when it is empty or junk. Faults raise LLMError, like every request.
         """
-        return await _bare_errors(self._generate_title(prompt, answer, provider, model))
+        return await _bare_errors(self._generate_title(prompt, answer, provider, model, timeout))
 
     async def _generate_title(self, prompt: str, answer: str, provider: str | None,
-                              model: str | None) -> str:
+                              model: str | None, timeout: float | None) -> str:
         pc = self._provider(provider)
         title_model = model or pc.title_model or self.resolve_model(provider, None)
+        limit = timeout if timeout is not None else getattr(pc, "title_timeout", DEFAULT_TITLE_TIMEOUT)
         conn = await self._connection(pc)
         excerpt = (
             f"User: {_clip(prompt, _TITLE_INPUT_CHARS)}\n\n"
@@ -191,14 +201,34 @@ class LLMClient:
             {"role": "system", "content": TITLE_INSTRUCTIONS},
             {"role": "user", "content": f"{excerpt}\n\nTitle for this conversation:"},
         ]
+        text: list[str] = []
         try:
-            completion = await conn.client.chat.completions.create(model=title_model, messages=messages)
+            async with asyncio.timeout(limit):
+                text = await self._title_text(conn, title_model, messages, limit)
+        except TimeoutError:
+            raise RequestTimeout(f"No title from {conn.where} within {limit:g} s.") from None
+        except LLMError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, title_model) from None
-        text = completion_text(completion)
-        if text is None:
-            raise BadResponse(f"{conn.where} did not answer like an OpenAI-compatible API.")
-        return clean_title(text, fallback_title(prompt))
+        fallback = fallback_title(prompt)
+        return scrub(clean_title("".join(text), fallback))
+
+    async def _title_text(self, conn: Connection, model: str, messages: list[dict],
+                          limit: float) -> list[str]:
+        import openai
+
+        request = conn.client.chat.completions.with_streaming_response.create(
+            model=model, messages=messages, max_tokens=TITLE_MAX_TOKENS,
+            timeout=openai.Timeout(limit))
+        # The raw body, read by the same rules as an answer: parts joined, odd types refused.
+        async with request as response:
+            http = response.http_response
+            content_type = http.headers.get("content-type", "").lower()
+            if "json" not in content_type and "html" not in content_type:
+                content_type = "application/json"  # a server that does not say: try it as JSON
+            return [event.text async for event in non_stream_body(http, conn, content_type, allow_empty=True)
+                    if isinstance(event, TextDelta)]
 
     async def list_models(self, provider: str | None = None) -> list[str]:
         """The model ids the provider's server lists, sorted.
@@ -297,24 +327,9 @@ class LLMClient:
         else:
             if key is not None:
                 register_secret(key)
-                self._check_key(pc, key)
+                check_key(pc, key, self._config_name())
             return key
         raise NoAPIKey(f"Could not get the API key for provider '{pc.name}': {message}", self._key_hint(pc))
-
-    def _check_key(self, pc: ProviderConfig, key: str) -> None:
-        """NoAPIKey naming the first character an HTTP header cannot carry (never the key)."""
-        for position, char in enumerate(key, 1):
-            if " " <= char < "\x7f":
-                continue
-            source = pc.key_source()
-            origin = f"the variable {source}" if source.startswith("$") else "api_key_cmd"
-            check = ("check the variable" if source.startswith("$")
-                     else "check the command's output")
-            raise NoAPIKey(
-                f"The API key from {origin} has a character that cannot be sent: "
-                f"{_describe(char)} at position {position}; {check}.",
-                f"Set the key again without it (a paste can bring a zero-width space or a line "
-                f"break along); [providers.{pc.name}] in {self._config_name()}.")
 
     def _forget(self, pc: ProviderConfig) -> None:
         """Drop the provider's client so the next request reads the key again (a variable set since)."""
@@ -385,16 +400,6 @@ async def _bare_errors(call: Any) -> Any:
     except LLMError as error:
         failure = error
     raise _bare(failure)
-
-
-def _describe(char: str) -> str:
-    if char in "\r\n":
-        return "a line break"
-    if char < " " or char == "\x7f":
-        return f"a control character (U+{ord(char):04X})"
-    import unicodedata
-
-    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed').lower()})"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -1,13 +1,14 @@
-"""One openai.AsyncOpenAI per provider: made without a traceback that could hold the key."""
+"""One openai.AsyncOpenAI per provider: made without a traceback that could hold the key, from a key that can be sent."""
 
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from agentterm.llm.errors import one_line
+from agentterm.llm.errors import NoAPIKey, one_line
 
 if TYPE_CHECKING:
     from agentterm.config import ProviderConfig
@@ -65,3 +66,31 @@ def where_of(url: str) -> str:
     except ValueError:
         port = None
     return f"{host}:{port}" if port else host
+
+
+def check_key(pc: ProviderConfig, key: str, config_name: str) -> None:
+    """NoAPIKey naming the first character an HTTP header cannot carry, and where the key came from.
+
+    Without this, openai fails deep inside httpx ("'ascii' codec can't encode") on a zero-width
+    space or a line break pasted along with the key. Never shows the key.
+    """
+    for position, char in enumerate(key, 1):
+        if " " <= char < "\x7f":
+            continue
+        source = pc.key_source()
+        from_variable = source.startswith("$")
+        origin = f"the variable {source}" if from_variable else "api_key_cmd"
+        check = "check the variable" if from_variable else "check the command's output"
+        raise NoAPIKey(
+            f"The API key from {origin} has a character that cannot be sent: "
+            f"{_describe(char)} at position {position}; {check}.",
+            "Set the key again without it (a paste can bring a zero-width space or a line break "
+            f"along); see [providers.{pc.name}] in {config_name}.")
+
+
+def _describe(char: str) -> str:
+    if char in "\r\n":
+        return "a line break"
+    if char < " " or char == "\x7f":
+        return f"a control character (U+{ord(char):04X})"
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed').lower()})"

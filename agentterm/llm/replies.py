@@ -59,8 +59,10 @@ class Finished:
 Event = Union[TextDelta, ThinkingDelta, ToolCallDelta, Usage, Finished]
 
 
-async def non_stream_body(response: Any, conn: Connection, content_type: str) -> AsyncIterator[Event]:
-    """The events of an answer sent as one body (JSON, or a web page) where a stream was asked for."""
+async def non_stream_body(response: Any, conn: Connection, content_type: str, *,
+                          allow_empty: bool = False) -> AsyncIterator[Event]:
+    """The events of an answer sent as one body (JSON, or a web page): where a stream was asked
+    for, and for titles (`allow_empty`: an empty title is no fault, the caller falls back)."""
     from agentterm.llm.stream import ChunkReader
 
     where = conn.where
@@ -86,6 +88,8 @@ async def non_stream_body(response: Any, conn: Connection, content_type: str) ->
         yield event
     for event in reader.end():
         yield event
+    if allow_empty and not reader.answered:
+        return
     for event in reader.finish(""):
         yield event
 
