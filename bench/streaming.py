@@ -1,6 +1,6 @@
 """Stream a 20,000-token Markdown answer with code blocks: keeping up, cost per chunk, stalls, keys.
 
-    python -m bench.streaming [--delay 0.001] [--unpaced]
+    python -m bench.streaming [--delay 0.001] [--unpaced] [--client]
 
 The loopback OpenAI server (tests/openai_server.py) runs as its own process and sends an
 80,000-character answer (Markdown from bench/generate.py's writer: paragraphs, lists, tables,
@@ -17,6 +17,9 @@ answer. Meanwhile:
 - a key typed into the prompt at 25%, 50%, 75% and 95% of the answer: post to the first frame
   showing the character;
 - the longest garbage-collector pause (gc.callbacks).
+
+--client also times the LLM client alone (LLMClient.stream_chat read by a loop that keeps the
+text and does nothing else), unpaced: the stream parser's own cost, apart from the app's.
 """
 
 from __future__ import annotations
@@ -94,6 +97,47 @@ def send_time(port: int) -> tuple[float, int]:
     end = time.perf_counter()
     conn.close()
     return end - (first or end), chunks
+
+
+async def client_time(port: int) -> tuple[float, float, int]:
+    """(wall s, CPU s, deltas) from the first text delta to the stream's end, for LLMClient.stream_chat alone."""
+    from agentterm.config import load_settings
+    from agentterm.llm import Delta, LLMClient
+
+    client = LLMClient(load_settings(write_config(port)))
+    first = None
+    deltas = 0
+    async for event in client.stream_chat([{"role": "user", "content": "x"}]):
+        if isinstance(event, Delta):
+            deltas += 1
+            if first is None:
+                first = time.perf_counter()
+                cpu = time.process_time()
+    end = time.perf_counter()
+    cpu = time.process_time() - cpu
+    await client.aclose()
+    return end - (first or end), cpu, deltas
+
+
+def run_client(text: str) -> None:
+    chunks = (len(text) + 3) // 4
+    stream = {"kind": "stream", "text": text, "chunk_size": 4, "delay": 0.0, "usage": [20, chunks]}
+    server = Server([stream, stream, stream, stream])
+    try:
+        sends, reads, cpus = [], [], []
+        for _ in range(2):
+            sends.append(send_time(server.port)[0])
+            took, cpu, deltas = asyncio.run(client_time(server.port))
+            reads.append(took)
+            cpus.append(cpu)
+    finally:
+        server.close()
+    send, read, cpu = median(sends), median(reads), median(cpus)
+    print("## the LLM client alone, unpaced (median of 2)")
+    print(f"server send time (bare reader)        {send:8.2f} s")
+    print(f"LLMClient.stream_chat, first to end   {read:8.2f} s  ratio {read / send:.2f}   target <= 1.5"
+          f"   ({deltas:,} deltas)")
+    print(f"its CPU time                          {cpu:8.2f} s  ({cpu / max(deltas, 1) * 1e6:.0f} us a chunk)")
 
 
 def write_config(port: int) -> Path:
@@ -252,8 +296,9 @@ def report(name: str, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--delay", type=float, default=0.001, help="seconds between chunks (paced run)")
+    parser.add_argument("--delay", type=float, default=0.001, help="seconds between chunks (paced run; negative: no paced run)")
     parser.add_argument("--unpaced", action="store_true", help="also run with no delay between chunks")
+    parser.add_argument("--client", action="store_true", help="also time the LLM client alone, unpaced")
     parser.add_argument("--chars", type=int, default=80_000)
     parser.add_argument("--gc", choices=["app", "default"], default="app",
                         help="the collector as the app sets it after start, or Python's defaults")
@@ -263,9 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# streaming a {len(text):,}-character Markdown answer in 4-character chunks, headless 120x40 "
           f"({machine()})")
     suffix = "" if args.gc == "app" else f", gc {args.gc}"
-    report(f"paced at {args.delay * 1000:g} ms a chunk{suffix}", run_mode(text, args.delay, args.gc))
+    if args.delay >= 0:
+        report(f"paced at {args.delay * 1000:g} ms a chunk{suffix}", run_mode(text, args.delay, args.gc))
     if args.unpaced:
         report(f"unpaced (as fast as the server can send){suffix}", run_mode(text, 0.0, args.gc))
+    if args.client:
+        run_client(text)
     return 0
 
 

@@ -151,3 +151,11 @@ async def test_a_done_without_a_finish_reason_is_still_cut(client, server):
     server.script(Events([chunk({"content": "half"}), DONE]))
     events, error = await collect(client)
     assert text_of(events) == "half" and isinstance(error, StreamCut)
+
+
+async def test_thinking_and_text_in_one_delta_are_both_kept(client, server):
+    server.script(Events([chunk({"content": "Hi"}), chunk({"reasoning_content": "hm", "content": " there"}),
+                          chunk({"role": "assistant", "content": "!"}), chunk({}, "stop")]))
+    events, error = await collect(client)
+    assert error is None
+    assert events[:4] == [TextDelta("Hi"), ThinkingDelta("hm"), TextDelta(" there"), TextDelta("!")]

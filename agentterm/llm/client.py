@@ -31,7 +31,7 @@ from agentterm.llm.replies import (
     Usage,
     non_stream_body,
 )
-from agentterm.llm.stream import CUT, DONE, ChunkReader, sse_chunks
+from agentterm.llm.stream import CUT, DONE, ChunkReader, SSEDecoder
 from agentterm.llm.titles import clean_title, fallback_title
 
 DEFAULT_TITLE_TIMEOUT = 10.0
@@ -147,14 +147,26 @@ class LLMClient:
                 async for event in non_stream_body(http, conn, content_type):
                     yield event
                 return
-            async for chunk in sse_chunks(http.aiter_bytes(), conn.where):
-                if chunk is DONE:
+            decoder = SSEDecoder(conn.where)
+            # Raw bytes when nothing is compressed: one layer less for each of thousands of chunks.
+            encoded = http.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+            ended = False
+            async for piece in http.aiter_bytes() if encoded else http.aiter_raw():
+                for chunk in decoder.feed(piece):
+                    if chunk is DONE:
+                        ended = True
+                        break
+                    for event in reader.feed(chunk):
+                        yield event
+                if ended:
                     break
-                if chunk is CUT:
-                    cut = True
-                    break
-                for event in reader.feed(chunk):
-                    yield event
+            else:
+                for chunk in decoder.end():
+                    if chunk is CUT:
+                        cut = True
+                        break
+                    for event in reader.feed(chunk):
+                        yield event
             for event in reader.end():
                 yield event
         except LLMError:

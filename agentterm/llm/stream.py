@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from agentterm.llm.errors import BadResponse, StreamCut
@@ -27,34 +26,41 @@ CLOSE_THINK = "</think>"
 _MAX_TOOL_INDEX = 1024
 
 
-async def sse_chunks(pieces: AsyncIterator[bytes], where: str) -> AsyncIterator[Any]:
-    """The JSON value of each `data:` line of an event stream, then DONE or CUT at its end.
+class SSEDecoder:
+    """Bytes of an event stream in, the JSON value of each `data:` line out; DONE or CUT at its end.
 
-    One json.loads per line: no typed object per chunk (at 20,000 chunks that cost seconds).
+    One json.loads per line and no typed object per chunk (at 20,000 chunks openai's typed
+    chunks cost seconds); plain calls, not an async generator, to keep each chunk's path short.
     A data line that is not JSON on its own is joined with the event's next data lines, as the
     SSE format allows; invalid UTF-8 is decoded with U+FFFD in its place.
     """
-    pending: list[bytes] = []  # bytes of a line not yet ended
-    data: list[bytes] = []  # the data lines of an event that did not parse alone
-    async for piece in pieces:
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.pending: list[bytes] = []  # bytes of a line not yet ended
+        self.data: list[bytes] = []  # the data lines of an event that did not parse alone
+
+    def feed(self, piece: bytes) -> list[Any]:
         if b"\n" not in piece:
-            pending.append(piece)
-            continue
-        if pending:
-            pending.append(piece)
-            piece = b"".join(pending)
-            pending = []
+            self.pending.append(piece)
+            return []
+        if self.pending:
+            self.pending.append(piece)
+            piece = b"".join(self.pending)
+            self.pending = []
         lines = piece.split(b"\n")
         tail = lines.pop()
         if tail:
-            pending.append(tail)
+            self.pending.append(tail)
+        out: list[Any] = []
+        data = self.data
         for line in lines:
             if line.endswith(b"\r"):
                 line = line[:-1]
             if not line:
                 if data:
-                    yield _loads(b"\n".join(data), where)
-                    data = []
+                    out.append(_loads(b"\n".join(data), self.where))
+                    data.clear()
                 continue
             if not line.startswith(b"data:"):
                 continue  # event:, id:, retry: and ": comments" carry nothing we use
@@ -63,21 +69,27 @@ async def sse_chunks(pieces: AsyncIterator[bytes], where: str) -> AsyncIterator[
                 data.append(payload)
                 continue
             if payload.startswith(b"[DONE]"):
-                yield DONE
-                return
+                out.append(DONE)
+                return out
             value = _try_loads(payload)
             if value is _INVALID:
                 data.append(payload)
             else:
-                yield value
-    if pending or data:
-        # A body that stops mid-line, or mid-event: cut there (a complete last line still counts).
-        tail = b"".join(pending)
-        if tail.startswith(b"data:") and not data:
+                out.append(value)
+        return out
+
+    def end(self) -> list[Any]:
+        """What the body's end leaves: a last line with no newline, then CUT if it stopped mid-way."""
+        if not self.pending and not self.data:
+            return []
+        tail = b"".join(self.pending)
+        out: list[Any] = []
+        if tail.startswith(b"data:") and not self.data:
             value = _try_loads(tail[5:])
             if value is not _INVALID:
-                yield value
-        yield CUT
+                out.append(value)
+        out.append(CUT)
+        return out
 
 
 _INVALID = object()
@@ -177,6 +189,7 @@ class ChunkReader:
         self.answered = False  # any text or tool call
         self.finish_reason: str | None = None
         self.model: str | None = None
+        self._model_seen: Any = None
         self.usage: Usage | None = None
 
     def feed(self, chunk: Any) -> list[Event]:
@@ -187,9 +200,10 @@ class ChunkReader:
         if error:
             detail = server_detail(chunk) or "no details"
             raise StreamCut(f"{self.where} reported an error mid-answer: {detail}")
-        model = label(chunk.get("model"))
-        if model:
-            self.model = model
+        model = chunk.get("model")
+        if model != self._model_seen:  # the same name on every chunk: checked once
+            self._model_seen = model
+            self.model = label(model) or self.model
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = Usage(count(usage.get("prompt_tokens")), count(usage.get("completion_tokens")))
@@ -202,10 +216,20 @@ class ChunkReader:
                 continue
             delta = choice.get("delta")
             if isinstance(delta, dict):
-                self._delta(delta, out)
-            finish = finish_of(choice.get("finish_reason"))
+                content = delta.get("content")
+                if type(content) is str and content.isascii() and self.think.state == "text" \
+                        and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
+                    # The common chunk, {"content": "..."} or with its role: straight through.
+                    if content:
+                        self.answered = True
+                        out.append(TextDelta(content))
+                else:
+                    self._delta(delta, out)
+            finish = choice.get("finish_reason")
             if finish is not None:
-                self.finish_reason = finish
+                finish = finish_of(finish)
+                if finish is not None:
+                    self.finish_reason = finish
         return out
 
     def end(self) -> list[Event]:
@@ -230,9 +254,11 @@ class ChunkReader:
         return out
 
     def _delta(self, delta: dict, out: list[Event]) -> None:
-        reasoning = optional_text(delta.get("reasoning_content")) or optional_text(delta.get("reasoning"))
-        if reasoning:
-            out.append(ThinkingDelta(reasoning))
+        if "reasoning_content" in delta or "reasoning" in delta:
+            reasoning = (optional_text(delta.get("reasoning_content"))
+                         or optional_text(delta.get("reasoning")))
+            if reasoning:
+                out.append(ThinkingDelta(reasoning))
         content = delta.get("content")
         if content is not None:
             text = content_text(content, self.where)
