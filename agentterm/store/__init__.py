@@ -5,7 +5,18 @@ from agentterm.store.errors import GoneError, StoreError, ValidationError
 from agentterm.store.search import SNIPPET_CLOSE, SNIPPET_OPEN
 from agentterm.store.store import Store
 
+
+def __getattr__(name: str):
+    # Lazy: the CLI's commands need no asyncio machinery.
+    if name == "AsyncStore":
+        from agentterm.store.async_store import AsyncStore
+
+        return AsyncStore
+    raise AttributeError(name)
+
+
 __all__ = [
+    "AsyncStore",
     "SNIPPET_CLOSE",
     "SNIPPET_OPEN",
     "STALE_AFTER",

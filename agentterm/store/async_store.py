@@ -1,0 +1,75 @@
+"""AsyncStore: every Store method awaitable, run on one worker thread so the event loop never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentterm.store.store import Store
+
+T = TypeVar("T")
+
+
+class AsyncStore:
+    """`await astore.add_message(...)`: any public Store method, run on the store's own thread.
+
+    A store held locked by another program makes a write wait up to the busy timeout (5 s);
+    here that wait happens on the worker thread, and the event loop keeps handling keys.
+    One thread runs every call in the order they were made, so calls never interleave; the
+    Store's lock keeps the sync face (the CLI, code not yet moved over) safe beside it.
+    A cancelled await does not stop a call already running: SQLite finishes it (a write is
+    whole or not at all) and its result is dropped.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentterm-store")
+
+    @classmethod
+    async def open(cls, path: Path | str) -> AsyncStore:
+        """Open (create, migrate, recover) the store off the event loop."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentterm-store")
+        try:
+            store = await asyncio.get_running_loop().run_in_executor(executor, Store, path)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        astore = cls.__new__(cls)
+        astore.store, astore._executor = store, executor
+        return astore
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run any callable on the store's thread: for a few calls that must go together."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names AsyncStore itself lacks: the Store's methods and attributes.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attribute = getattr(self.store, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self.run(attribute, *args, **kwargs)
+
+        return call
+
+    async def close(self) -> None:
+        """Close the store on its thread (after the calls queued before), then end the thread."""
+        try:
+            await self.run(self.store.close)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> AsyncStore:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
