@@ -76,7 +76,6 @@ class AgentTermApp(App[None]):
         self.clock: Callable[[], datetime] = clock or utcnow
         self.keymap: dict[str, str] = dict(settings.keymap)
         self._main_screen: MainScreen | None = None
-        self._clash_reported = False
         self._theme_problem = self._apply_theme(settings.theme)
 
     def _apply_theme(self, theme: str) -> str | None:
@@ -99,11 +98,15 @@ class AgentTermApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
-            from agentterm.tui.keymap import unknown_ids
+            from agentterm.tui.keymap import clashes, key_label, unknown_ids
 
             if unknown := unknown_ids(self.keymap):
                 self.notify("These [keymap] ids match no binding: " + ", ".join(sorted(unknown)),
                             title="Config", severity="warning", markup=False)
+            if lost := clashes(self.keymap):
+                self.notify("Your [keymap] took keys from other bindings: your binding wins. "
+                            + " ".join(lost) + f" {key_label(self, 'app.help')} shows the keys now.",
+                            title="Keymap", severity="warning", timeout=20, markup=False)
         if self._theme_problem:
             self.notify(self._theme_problem, title="Config", severity="warning", markup=False)
         # Tests run many headless apps in one process: a freeze would keep their garbage.
@@ -167,12 +170,9 @@ class AgentTermApp(App[None]):
                 "This is a bug in agentterm; please report it with what you were doing.")
 
     def handle_bindings_clash(self, clashed_bindings: set[Binding], node: Any) -> None:
-        if self._clash_reported:
-            return
-        self._clash_reported = True
-        names = ", ".join(sorted(f"{b.id or b.action} ({b.key})" for b in clashed_bindings))
-        self.notify(f"Your [keymap] took keys that other bindings used: {names}. F1 shows the keys now.",
-                    title="Keymap", severity="warning", markup=False)
+        # Textual calls this on every key with a clash in the keymap; each clash is reported
+        # once, at start, naming both ids (keymap.clashes), and F1 shows what won.
+        return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == MAIN_ONLY:

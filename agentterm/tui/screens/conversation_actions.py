@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from agentterm.models import Conversation
+from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.guard import guarded, store_guarded
 
 
@@ -113,7 +114,8 @@ class ConversationActions:
             self.notify("Back in the inbox.")
         else:
             self.store.archive(cid)
-            self.notify("Archived: the Archive tab lists it; press a there to unarchive.")
+            self.notify("Archived: the Archive tab lists it; press "
+                        f"{key_label(self, 'sidebar.archive')} there to unarchive.")
         await self._after_change(cid)
 
     async def _delete(self, cid: int) -> None:
@@ -125,7 +127,8 @@ class ConversationActions:
 
         async def trash() -> None:
             self.store.trash(cid)
-            self.notify("Moved to the trash: the Trash tab lists it; press u there to restore.")
+            self.notify("Moved to the trash: the Trash tab lists it; press "
+                        f"{key_label(self, 'sidebar.restore')} there to restore.")
             await self._after_change(cid, closed=True)
 
         self._confirm("Delete this conversation?",

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from agentterm.tui.keymap import key_rows
+from agentterm.tui.keymap import key_label, key_rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -45,18 +45,22 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help"):
             yield Static(Content("Keys (as mapped now)"), id="help-title")
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+            sidebar = ", ".join(f"{key_label(self, f'sidebar.{name}')} {name}"
+                                for name in ("rename", "delete", "archive", "pin", "restore", "tags"))
             yield Static(Content(
                 "Remap any id in the [keymap] table of config.toml, e.g.  \"app.new_conversation\" = \"ctrl+t\".  "
-                "The sidebar: r rename, d delete, a archive, p pin, u restore, t tags. "
-                "ctrl+p lists every action. Escape closes this."), id="help-footer")
+                f"The sidebar: {sidebar}. {key_label(self, 'app.command_palette')} lists every action. "
+                "Escape closes this."), id="help-footer")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("where", "key", "does", "id")
         # Rich Text cells: DataTable measures them for its column widths, and they are never markup.
         for row in key_rows(getattr(self.app, "keymap", {})):
-            key = Text(row.keys, style="bold")
-            if row.remapped:
+            key = Text(row.keys or "(none)", style="bold" if row.keys else "italic")
+            if not row.keys:
+                key.append(" (lost in a clash)", style="italic")
+            elif row.remapped:
                 key.append(" (remapped)", style="italic")
             table.add_row(Text(row.place), key, Text(row.description), Text(row.id))
         table.focus()

@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
 from agentterm.models import Agent, Conversation
+from agentterm.tui.keymap import key_label
 from agentterm.tui.screens.conversation_actions import ConversationActions
 from agentterm.tui.widgets.chat_pane import ChatPane
 from agentterm.tui.widgets.conversation_list import ConversationList, ConversationOptions
@@ -68,7 +69,8 @@ class MainScreen(ConversationActions, Screen[None]):
             if agent is None and open_agent.isdigit():
                 agent = self.store.get_agent(int(open_agent))
             if agent is None:
-                self.notify(f"There is no agent named {open_agent!r}; ctrl+g lists them.",
+                self.notify(f"There is no agent named {open_agent!r}; "
+                            f"{key_label(self, 'app.agents')} lists them.",
                             severity="error", markup=False)
             else:
                 await self.open_draft(agent)
@@ -301,7 +303,7 @@ class MainScreen(ConversationActions, Screen[None]):
     def action_edit_agent(self) -> None:
         agent = self.chat_pane.agent
         if agent is None:
-            self.notify("This conversation has no agent; ctrl+g opens the agents.")
+            self.notify(f"This conversation has no agent; {key_label(self, 'app.agents')} opens the agents.")
             return
         from agentterm.tui.screens.agent_editor import AgentEditorScreen
 

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 from agentterm import reply
 from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store, StoreError
+from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.chat_view import ChatView
 from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.message import MessageView
@@ -110,7 +111,8 @@ class ChatPane(TurnView, Vertical):
         yield ChatView(self.store, self.clock, id="chat-view")
         yield Static("↓ Jump to latest (end)", id="jump")
         yield StatusLine(id="status-line")
-        yield PromptInput(id="prompt", placeholder="Type a prompt; enter sends, ctrl+j adds a line")
+        yield PromptInput(id="prompt", placeholder=f"Type a prompt; {key_label(self, 'chat.send')} sends, "
+                                                   f"{key_label(self, 'chat.newline')} adds a line")
 
     def on_mount(self) -> None:
         self.watch(self.chat_view, "show_jump", self._show_jump)
@@ -169,7 +171,7 @@ class ChatPane(TurnView, Vertical):
         state = ""
         name = self._agent_name()
         if self.conversation is not None and self.streaming_conversation == self.conversation.id:
-            state = "answering… (escape stops)"
+            state = f"answering… ({key_label(self, 'app.stop')} stops)"
         elif agent is not None and agent.status == "paused":
             state = "agent paused"
         elif agent is not None and agent.status == "inactive":

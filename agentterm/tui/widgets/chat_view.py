@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from agentterm.models import Conversation, Message
 from agentterm.store import Store
+from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.message import MessageView
 
 WINDOW = 50
@@ -109,7 +110,8 @@ class ChatView(VerticalScroll, can_focus=True):
         if conversation is None:
             self.has_earlier = False
             self.at_latest = True
-            await self.mount(Static("Type a prompt below and press enter to start.", classes="chat-empty"))
+            await self.mount(Static(
+                f"Type a prompt below and press {key_label(self, 'chat.send')} to start.", classes="chat-empty"))
             self.show_jump = False
             return
         if around is not None:

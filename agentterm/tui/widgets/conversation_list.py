@@ -21,6 +21,7 @@ from agentterm.humanize import relative_time
 from agentterm.models import Conversation, SearchHit
 from agentterm.sanitize import one_line
 from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
+from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.fields import TextField
 from agentterm.tui.widgets.guard import store_guarded
 from agentterm.tui.widgets.letter_keys import LetterKeys
@@ -200,7 +201,7 @@ class ConversationList(Vertical):
         width = max(self.options.content_size.width - 2, 20)
         options = [Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in self.conversations]
         if not options:
-            empty = {"inbox": "No conversations yet: ctrl+n starts one.",
+            empty = {"inbox": f"No conversations yet: {key_label(self, 'app.new_conversation')} starts one.",
                      "archive": "Nothing archived.", "trash": "The trash is empty."}[self.view]
             options = [Option(Content(empty if not query else "No title matches; enter searches the text."),
                               disabled=True)]

@@ -16,15 +16,16 @@ from textual.widgets.option_list import Option
 from agentterm.humanize import count, relative_time
 from agentterm.sanitize import one_line
 from agentterm.store import Store
+from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.conversation_list import ConversationList
 
 AGENT_BADGES = {"active": ("active", "$text-success"), "paused": ("paused", "bold $text-warning"),
                 "inactive": ("retired", "$text-muted")}
-QUICK_ACTIONS = [
-    ("New chat", "screen.new_conversation", "ctrl+n"),
-    ("Agents", "app.agents", "ctrl+g"),
-    ("Search", "screen.focus_filter", "ctrl+f"),
-    ("Help", "app.help", "f1"),
+QUICK_ACTIONS = [  # (label, action, the id of the binding whose live key is shown)
+    ("New chat", "screen.new_conversation", "app.new_conversation"),
+    ("Agents", "app.agents", "app.agents"),
+    ("Search", "screen.focus_filter", "app.search"),
+    ("Help", "app.help", "app.help"),
 ]
 
 
@@ -46,8 +47,9 @@ class Home(VerticalScroll):
         yield Static(Content.from_markup("[b]agentterm[/b]"), id="home-title")
         yield Static(id="home-counts")
         with Horizontal(id="home-actions"):
-            for label, action, key in QUICK_ACTIONS:
-                yield Button(Content(f"{label}  {key}"), action=action, compact=True)
+            for label, action, binding_id in QUICK_ACTIONS:
+                yield Button(Content(f"{label}  {key_label(self, binding_id)}"), action=action,
+                             compact=True)
         yield Static(Content.from_markup("[b]Agents[/b]"), classes="home-heading")
         yield Static(id="home-agents")
         yield Static(Content.from_markup("[b]Recent conversations[/b]"), classes="home-heading")
@@ -78,7 +80,7 @@ class Home(VerticalScroll):
             label, style = AGENT_BADGES.get(agent.status, (agent.status, ""))
             parts += [one_line(agent.name, 40), " ", (f"[{label}]", style), "   "]
         self.query_one("#home-agents", Static).update(
-            Content.assemble(*parts) if parts else Content("No agents: ctrl+g to create one."))
+            Content.assemble(*parts) if parts else Content(f"No agents: {key_label(self, 'app.agents')} to create one."))
         now = self.clock()
         recent = self.store.list_conversations(view="inbox", limit=8)
         options = [
@@ -89,7 +91,7 @@ class Home(VerticalScroll):
             for c in recent
         ]
         recent_list = self.query_one("#home-recent", OptionList)
-        recent_list.set_options(options or [Option(Content("None yet: ctrl+n starts one."), disabled=True)])
+        recent_list.set_options(options or [Option(Content(f"None yet: {key_label(self, 'app.new_conversation')} starts one."), disabled=True)])
 
     @on(OptionList.OptionSelected, "#home-recent")
     def _open(self, event: OptionList.OptionSelected) -> None:

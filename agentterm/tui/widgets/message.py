@@ -18,6 +18,7 @@ from textual.widgets import Static
 from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
+from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.letter_keys import LetterKeys
 from agentterm.tui.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
 from agentterm.tui.widgets.thinking import ThinkingView
@@ -222,7 +223,7 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
                 parts += [" ", Content.from_markup("[@click=request('continue')]\\[continue][/]")]
             return Content.assemble(*parts)
         if message.status == "streaming":
-            return Content("Answering... (escape stops)")
+            return Content(f"Answering... ({key_label(self, 'app.stop')} stops)")
         return Content("")
 
     def _apply_status_class(self) -> None:
