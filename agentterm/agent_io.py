@@ -13,6 +13,10 @@ import tomli_w
 
 from agentterm.models import AGENT_FIELDS, AGENT_NAME_MAX, AGENT_STATUSES, Agent
 
+TOOL_APPROVALS = ("ask", "auto")
+# Deeper than any real agent needs; the parsers recurse, and a file must not crash them.
+MAX_DEPTH = 32
+
 FORMAT = "agentterm.agent"
 FORMAT_VERSION = 1
 
@@ -96,7 +100,46 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, str]:
         errors["max_tokens"] = "must be a positive whole number"
     if "extra" in fields and not isinstance(fields["extra"], dict):
         errors["extra"] = 'must be a JSON object, like {"seed": 7}'
+    if "mcp_servers" in fields and (why := _names_fault(fields["mcp_servers"], 'server names, like ["time", "docs"]')):
+        errors["mcp_servers"] = why
+    if fields.get("allowed_tools") is not None:
+        why = _names_fault(fields["allowed_tools"], 'server.tool names, like ["time.get_current_time"]')
+        if why is None and not all(_is_qualified(name) for name in fields["allowed_tools"]):
+            why = 'must name tools as server.tool, like "time.get_current_time"'
+        if why:
+            errors["allowed_tools"] = why
+    if "tool_approval" in fields and fields["tool_approval"] not in TOOL_APPROVALS:
+        errors["tool_approval"] = "must be one of " + ", ".join(TOOL_APPROVALS)
     return errors
+
+
+def _names_fault(value: Any, what: str) -> str | None:
+    """Why a list of names is not one, or None."""
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        return f"must be a list of {what}"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for item in value for ch in item):
+        return "must not contain control characters or line breaks"
+    return None
+
+
+def _is_qualified(name: str) -> bool:
+    server, dot, tool = name.strip().partition(".")
+    return bool(dot and server and tool)
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and tables nest in a value, counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def _has_null(value: Any) -> bool:
@@ -153,14 +196,21 @@ def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
 
     Raises AgentFileError for malformed TOML, another file format, unknown or invalid fields.
     """
+    too_deep = f"is nested too deeply (arrays or tables more than {MAX_DEPTH} levels deep); an agent needs a few"
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message, line = _decode_error_line(error)
         raise AgentFileError(source, f"not valid TOML: {message}", line=line) from None
+    except RecursionError:
+        raise AgentFileError(source, f"this file {too_deep}") from None
 
     def fail(key: str, why: str) -> AgentFileError:
         return AgentFileError(source, f"{key} {why}", line=_line_of(text, key), field=key)
+
+    for key, value in doc.items():
+        if _depth(value) > MAX_DEPTH:
+            raise fail(key, too_deep)
 
     marker = doc.get("format")
     if marker is not None and marker != FORMAT:
@@ -177,7 +227,7 @@ def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
     if "name" not in doc:
         raise AgentFileError(source, "name is required", field="name")
 
-    fields: dict[str, Any] = dict(DEFAULTS)
+    fields: dict[str, Any] = {key: value for key, value in DEFAULTS.items() if key in FIELDS}
     fields.update({key: doc[key] for key in FIELDS if key in doc})
     if "extra_json" in doc:
         if "extra" in doc:
@@ -187,6 +237,10 @@ def agent_from_toml(text: str, source: str = "file") -> dict[str, Any]:
             fields["extra"] = json.loads(raw) if isinstance(raw, str) else raw
         except json.JSONDecodeError as error:
             raise fail("extra_json", f"is not valid JSON: {error.msg}") from None
+        except RecursionError:
+            raise fail("extra_json", too_deep) from None
+        if _depth(fields["extra"]) > MAX_DEPTH:
+            raise fail("extra_json", too_deep)
         if not isinstance(fields["extra"], dict):
             raise fail("extra_json", 'must hold a JSON object, like {"seed": 7}')
 
