@@ -228,7 +228,7 @@ def test_agents_rm_keeps_conversations_by_default(run, server, db_path):
 
 
 def test_doctor_reaches_the_provider_and_lists_models(run, server):
-    server.models = ["test-model", "/models/llama-3.gguf"]
+    server.models = ["test-model", "test-title-model", "/models/llama-3.gguf"]
     result = run("doctor")
     assert "ok   provider local (default)" in result.stdout
     assert "/models/llama-3.gguf" in result.stdout

@@ -11,7 +11,7 @@ from agentterm.cli.context import CliError, Context, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agentterm.cli import agents, ask, chats, doctor
+    from agentterm.cli import agents, ask, chats, doctor, mcp
 
     # SUPPRESS: a subcommand's copy of these flags must not reset a value given before it.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     chats.register(commands, common)
     agents.register(commands, common)
     doctor.register(commands, common)
+    mcp.register(commands, common)
     return parser
 
 
