@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +27,10 @@ class StoreConnection:
     path: Path | str
     _lock: threading.RLock
     _conn: sqlite3.Connection
+    # The fault-injection seam (tests/store_helpers.py: Faults): called with each write's
+    # statement (BEGIN IMMEDIATE, INSERT/UPDATE/DELETE, COMMIT) and its parameters before it
+    # runs; an sqlite3.Error it raises takes the path the same fault from SQLite would.
+    _fault: Callable[[str, Any], None] | None = None
 
     # --- opening -------------------------------------------------------------------------
 
@@ -160,7 +164,7 @@ class StoreConnection:
                 yield
                 return
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise self._error(error) from error
             try:
@@ -172,7 +176,7 @@ class StoreConnection:
                 self._rollback()
                 raise
             try:
-                self._conn.execute("COMMIT")
+                self._execute("COMMIT")
             except sqlite3.Error as error:
                 self._rollback()
                 raise self._error(error) from error
@@ -233,7 +237,19 @@ class StoreConnection:
 
     def _run(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._conn.execute(sql, tuple(params))
+            return self._execute(sql, tuple(params))
+
+    def _run_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+        with self._lock:
+            if self._fault is not None:
+                rows = list(rows)
+                self._fault(sql, rows)
+            return self._conn.executemany(sql, rows)
+
+    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        if self._fault is not None:
+            self._fault(sql, params)
+        return self._conn.execute(sql, params)
 
 
 def now_iso() -> str:

@@ -147,7 +147,7 @@ class ConversationsMixin(StoreConnection):
         with self._write():
             self._require_conversation(cid)
             self._run("DELETE FROM tags WHERE conversation_id = ?", [cid])
-            self._conn.executemany(
+            self._run_many(
                 "INSERT INTO tags (conversation_id, tag) VALUES (?, ?)",
                 [(cid, tag) for tag in unique.values()],
             )

@@ -100,7 +100,7 @@ class ImportExportMixin(StoreConnection):
         cid = self._run(insert_sql("conversations", row), list(row.values())).lastrowid
         rows = [{"conversation_id": cid, **m, "extra": e} for m, e in zip(messages, extras)]
         if rows:
-            self._conn.executemany(insert_sql("messages", rows[0]), [list(r.values()) for r in rows])
+            self._run_many(insert_sql("messages", rows[0]), [list(r.values()) for r in rows])
         self.set_tags(cid, head["tags"])
         # A duplicate asked for takes the source over: the next import finds the newest copy.
         self._run("INSERT OR REPLACE INTO imports (source, conversation_id, imported_at)"
