@@ -112,6 +112,21 @@ class AgentTermApp(App[None]):
         # Tests run many headless apps in one process: a freeze would keep their garbage.
         if not self.is_headless:
             self.set_timer(1.0, settle_collector)
+            self._catch_signals()
+
+    def _catch_signals(self) -> None:
+        """SIGTERM (kill, a supervisor) and SIGHUP (the terminal closed) end the app as ctrl+q
+        does: the answer streaming is stored as interrupted and the terminal is restored. Left
+        to Python's default they killed it raw: no echo, alternate screen and mouse on."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(number, self.exit)
+            except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
+                pass
 
     # openai costs half a second and 22 MB to import: not at start (nor a second later: a user
     # who only reads never needs it), and not on the event loop at the first send either (the
