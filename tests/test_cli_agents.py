@@ -115,3 +115,16 @@ def test_an_agent_file_may_say_retired(cli, tmp_path, db_path):
     path.write_text('name = "Odd"\nstatus = "sleeping"\n')
     line = one_error(cli("agents", "import", str(path), check=False))
     assert "active, paused, retired" in line and "inactive" not in line
+
+
+def test_the_tool_fields_are_set_and_read_plainly(cli, coder, db_path):
+    cli("agents", "edit", "Coder", "--mcp-servers", "fs, web", "--allowed-tools", "fs.read,web.get",
+        "--tool-approval", "auto")
+    saved = agent(db_path, "Coder")
+    assert (saved.mcp_servers, saved.allowed_tools, saved.tool_approval) == (["fs", "web"], ["fs.read", "web.get"],
+                                                                            "auto")
+    assert "mcp_servers: fs, web" in cli("agents", "show", "Coder").stdout
+    cli("agents", "edit", "Coder", "--allowed-tools", "all")
+    assert agent(db_path, "Coder").allowed_tools is None
+    assert "allowed_tools: (every tool of its MCP servers)" in cli("agents", "show", "Coder").stdout
+    assert "tool_approval" in one_error(cli("agents", "edit", "Coder", "--tool-approval", "maybe", check=False))

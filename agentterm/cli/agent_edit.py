@@ -18,6 +18,9 @@ _FIELD_FLAGS = [
     ("--top-p", "top_p", "0 to 1"),
     ("--max-tokens", "max_tokens", "a positive whole number"),
     ("--extra", "extra", 'extra API parameters, a JSON object like {"seed": 7}'),
+    ("--mcp-servers", "mcp_servers", "the MCP servers of the config it may use, separated by commas"),
+    ("--allowed-tools", "allowed_tools", 'the tools it may call ("server.tool", commas); "all" or "": every one'),
+    ("--tool-approval", "tool_approval", "ask (before each call) or auto"),
 ]
 
 
@@ -78,6 +81,8 @@ def _fields(ctx: Context) -> dict:
     args = ctx.args
     fields = {field: getattr(args, f"field_{field}") for _, field, _ in _FIELD_FLAGS
               if getattr(args, f"field_{field}") is not None}
+    if "allowed_tools" in fields and fields["allowed_tools"].strip().lower() in ("", "all"):
+        fields["allowed_tools"] = None
     if args.instructions_file:
         fields["instructions"] = _read_text(args.instructions_file)
     if args.status is not None:

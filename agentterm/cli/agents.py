@@ -106,7 +106,8 @@ def show_agent(ctx: Context) -> int:
     return 0
 
 
-_UNSET = {"provider": "(the default provider)", "model": "(the provider's default)"}
+_UNSET = {"provider": "(the default provider)", "model": "(the provider's default)",
+          "allowed_tools": "(every tool of its MCP servers)"}
 
 
 def readable(key: str, value) -> str:
