@@ -124,8 +124,10 @@ def test_kill_9_of_ask_keeps_the_prompt_and_the_streamed_text(setup, server):
     retried = run_cli("ask", "--retry", env=env)
     assert retried.returncode == 0, retried.stderr
     assert retried.stdout.decode().strip() == "Answered again."
+    # The retry never deletes: the cut answer stays, as the variant no longer shown.
     assert read_rows(db, "SELECT role, status, content FROM messages ORDER BY id") == [
-        ("user", "complete", "tell me"), ("assistant", "complete", "Answered again.")]
+        ("user", "complete", "tell me"), ("assistant", "interrupted", content),
+        ("assistant", "complete", "Answered again.")]
 
 
 async def test_an_answer_cut_by_a_crash_reads_as_interrupted_in_the_app_with_retry(setup, server):

@@ -100,9 +100,14 @@ class Scene:
         assert self.fault.words in extra["error"] and extra["hint"]
         return extra["error"], extra["hint"]
 
-    def check_recovered(self) -> None:
+    def check_recovered(self, *, old_kept: bool = False) -> None:
+        """The retry's answer is stored; with `old_kept`, the failed one is still there (a variant)."""
         rows = read_rows(self.db, "SELECT role, status, content FROM messages ORDER BY id")
-        assert rows == [("user", "complete", "the question"), ("assistant", "complete", RECOVERED)]
+        old = ("assistant", "error", self.fault.partial)
+        assert [r for r in rows if r != old] == [("user", "complete", "the question"),
+                                                 ("assistant", "complete", RECOVERED)]
+        if old_kept:
+            assert rows[1] == old, "a retry never deletes the answer it replaces"
 
 
 @pytest.fixture(params=list(FAULTS))
@@ -128,7 +133,7 @@ def test_a_fault_on_the_command_line(scene):
     retried = run_cli("ask", "--retry", env=env)
     assert retried.returncode == 0, retried.stderr
     assert retried.stdout.decode().strip() == RECOVERED
-    scene.check_recovered()
+    scene.check_recovered(old_kept=True)
 
 
 async def test_a_fault_in_the_app(scene, monkeypatch):

@@ -31,7 +31,7 @@ FAULT_HOOK = f'''
 import os
 _fault = os.environ.get("AGENTTERM_TEST_FAULT")
 if _fault:
-    import agentterm.humanize, agentterm.reply
+    import agentterm.humanize, agentterm.reply, agentterm.engine.turn
 
     def _boom(*args, **kwargs):
         secret = os.environ["{KEY_ENV}"]
@@ -39,6 +39,7 @@ if _fault:
 
     if _fault == "worker":
         agentterm.reply.request_messages = _boom
+        agentterm.engine.turn.request_messages = _boom
     elif _fault == "crash":
         agentterm.humanize.message_time = _boom
 '''

@@ -1,4 +1,4 @@
-"""`agentterm ask`: stream one answer to stdout and store the exchange."""
+"""`agentterm ask`: run one turn, the answer to stdout, thinking and tool calls to stderr, the exchange stored."""
 
 from __future__ import annotations
 
@@ -19,20 +19,32 @@ def register(commands, common) -> None:
     parser.add_argument("-m", "--model", help="the model to use for this answer")
     parser.add_argument("--no-title", action="store_true", help="do not generate a title for a new conversation")
     parser.add_argument("--retry", action="store_true",
-                        help="answer the last prompt again, replacing an interrupted or failed answer "
+                        help="answer the last prompt again; the earlier answer is kept as a variant "
                              "(the latest conversation unless --conversation names one)")
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="allow every tool call of this run without asking")
     parser.set_defaults(handler=run)
 
 
 def read_prompt(words: list[str]) -> str:
+    from agentterm.engine import prompt_not_text, prompt_too_long
+
     if words == ["-"]:
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise CliError(f"the prompt read from stdin is not valid UTF-8 (byte {error.start + 1:,}).",
+                           "Nothing was stored or sent; convert it first, e.g. with `iconv -t UTF-8`.",
+                           code=2) from None
     else:
+        # Python hands over argv bytes that are not UTF-8 as lone surrogates (surrogateescape).
         text = " ".join(words)
+        if prompt_not_text(text):
+            raise CliError("the prompt given as arguments is not valid UTF-8.",
+                           "Nothing was stored or sent; give it as UTF-8 text.", code=2)
     if not text.strip():
         raise CliError("the prompt is empty.", "Give a prompt, or pipe one in with `-`.", code=2)
-    from agentterm.reply import prompt_too_long
-
     if why := prompt_too_long(text):
         raise CliError(why, "Nothing was stored or sent; send a shorter prompt.", code=2)
     return text
@@ -63,30 +75,54 @@ def pick_conversation(ctx: Context):
         if latest:
             return latest[0], False
     agent = find_agent(ctx, args.agent)
-    if agent is not None and agent.status == "inactive":
-        raise CliError(f"the agent {agent.name!r} is retired (inactive).",
-                       "Pick another agent, or set it active again in the app.")
+    from agentterm.engine import TurnRefused, refuse_agent
+
+    try:
+        refuse_agent(agent)  # before a conversation is made for it
+    except TurnRefused as refused:
+        raise CliError(refused.message, AGENT_HINT) from None
     return store.create_conversation(agent_id=agent.id if agent else None), True
 
 
-async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, new: bool) -> None:
-    from agentterm.reply import AnswerDelta, auto_title, send
-    from agentterm.sanitize import EscapeFilter
+AGENT_HINT = "Set it active again in the app's Agents screen, or ask another agent with -a."
 
-    escapes = EscapeFilter()
 
-    def on_event(event) -> None:
-        if isinstance(event, AnswerDelta):
-            sys.stdout.write(escapes.feed(event.text))
-            sys.stdout.flush()
-
+def make_tools(ctx: Context):
+    """The MCP servers of the config, started only when a turn first needs one."""
+    if not getattr(ctx.settings, "mcp_servers", None):
+        return None
     try:
-        await send(ctx.store, ctx.client, conversation_id, prompt, model=ctx.args.model, on_event=on_event)
+        from agentterm.tools import MCPTools  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return MCPTools(ctx.settings)
+
+
+async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, new: bool,
+                        mode: str = "send") -> int:
+    from contextlib import aclosing
+
+    from agentterm.cli.ask_output import TurnPrinter
+    from agentterm.engine import run_turn, start_title
+
+    tools = make_tools(ctx)
+    printer = TurnPrinter(auto_approve=ctx.args.yes)
+    try:
+        turn = run_turn(ctx.store, ctx.client, conversation_id, prompt, mode=mode, model=ctx.args.model,
+                        tools=tools, auto_approve=ctx.args.yes,
+                        max_steps=getattr(ctx.settings, "max_steps", 20))
+        async with aclosing(turn) as events:
+            async for event in events:
+                await printer.show(event)
     finally:
-        sys.stdout.write(escapes.flush())
+        sys.stdout.write(printer.close())
         out()
-    if new and not ctx.args.no_title:
-        await auto_title(ctx.store, ctx.client, conversation_id)
+        if tools is not None:
+            await tools.aclose()
+    printer.raise_failure()
+    if new and not ctx.args.no_title and printer.answered:
+        await start_title(ctx.store, ctx.client, conversation_id)
+    return 1 if printer.denied else 0
 
 
 def retry_target(ctx: Context):
@@ -103,9 +139,7 @@ def retry_target(ctx: Context):
 def run(ctx: Context) -> int:
     if ctx.args.retry:
         conversation = retry_target(ctx)
-        asyncio.run(stream_answer(ctx, conversation.id, None, False))
-        return 0
+        return asyncio.run(stream_answer(ctx, conversation.id, None, False, mode="retry"))
     prompt = read_prompt(ctx.args.prompt)
     conversation, new = pick_conversation(ctx)
-    asyncio.run(stream_answer(ctx, conversation.id, prompt, new))
-    return 0
+    return asyncio.run(stream_answer(ctx, conversation.id, prompt, new))

@@ -21,7 +21,7 @@ from agentterm.engine.model import ModelClient
 from agentterm.engine.prompt import CONTINUE_PROMPT, MAX_PROMPT_CHARS, prompt_not_text, prompt_too_long
 from agentterm.engine.request import request_messages
 from agentterm.engine.titles import auto_title, cancel_title, start_title
-from agentterm.engine.turn import FLUSH_INTERVAL, MAX_STEPS, run_turn
+from agentterm.engine.turn import FLUSH_INTERVAL, MAX_STEPS, refuse_agent, run_turn
 from agentterm.engine.writes import retry_pending
 
 __all__ = [
@@ -29,5 +29,5 @@ __all__ = [
     "EngineError", "Event", "FLUSH_INTERVAL", "MAX_PROMPT_CHARS", "MAX_STEPS", "ModelClient",
     "PromptStored", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady",
     "ToolCallStarted", "ToolResult", "TurnRefused", "UsageReported", "auto_title", "cancel_title",
-    "prompt_not_text", "prompt_too_long", "request_messages", "retry_pending", "run_turn", "start_title",
+    "prompt_not_text", "prompt_too_long", "refuse_agent", "request_messages", "retry_pending", "run_turn", "start_title",
 ]

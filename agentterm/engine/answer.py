@@ -190,6 +190,13 @@ class AnswerWriter:
                     except StoreFault as again:
                         fault = again
                 self.fault = fault
+        # A full disk still takes a write that needs no new page: the row stops streaming now,
+        # holding the text of its last flush, and the rest follows when there is room.
+        try:
+            await guarded(self.astore.update_message, self.message.id, status=status,
+                          extra=changes["extra"])
+        except StoreFault:
+            pass
         keep_for_later(self.astore, self.message.id,
                        {k: v for k, v in changes.items() if v is not None})
         return replaced(self.message, content=self.text, thinking=self.thinking, status=status,

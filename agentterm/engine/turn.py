@@ -81,6 +81,7 @@ class _Turn:
         self.reply_to: int | None = None
         self.variant: int | None = None
         self.supersede = False
+        self.retrying = False
         self.prompt_stored = False
         self.done = False
         self.resolved_model = ""
@@ -100,17 +101,24 @@ class _Turn:
             yield AnswerFailed(None, refused)
             return
         except StoreFault as fault:
+            error = await self._store_error(fault)
             await self._drop_if_empty()
-            yield AnswerFailed(None, await self._store_error(fault))
+            yield AnswerFailed(None, error)
             return
         except Exception as error:  # noqa: BLE001 - the model's own errors: no model set, say
             yield AnswerFailed(None, error)
             return
         if self.prompt_stored:
             yield PromptStored(history[-1])
-        async with aclosing(self._steps(history)) as events:
-            async for event in events:
-                yield event
+        try:
+            async with aclosing(self._steps(history)) as events:
+                async for event in events:
+                    yield event
+        except Exception as error:  # noqa: BLE001 - a fault of ours: still an event, never a traceback
+            from agentterm.llm.errors import one_line
+
+            yield AnswerFailed(None, EngineError(errors.FAILED, one_line(f"{type(error).__name__}: {error}"),
+                                                 "Try again."))
 
     async def _prepare(self) -> list[Message]:
         """The checks, the prompt stored, and the history the model should see."""
@@ -160,6 +168,7 @@ class _Turn:
                               "Type a prompt and send it.")
         prompt = history[users[-1]]
         self.reply_to = prompt.id
+        self.retrying = True
         if self.caps.variants:
             # The old answer stays (superseded only once the new one has begun).
             self.variant = await guarded(self.astore.new_variant, prompt.id)
@@ -318,7 +327,7 @@ class _Turn:
         message = getattr(error, "message", None) or one_line(f"{type(error).__name__}: {error}")
         hint = getattr(error, "hint", "")
         # A retry that fails before its first token leaves the old answer the one shown.
-        make_row = not (first and self.supersede)
+        make_row = not (first and self.retrying)
         stored = await writer.finish("error", extra={"error": message, "hint": hint},
                                      make_row=make_row)
         if writer.fault is not None:

@@ -70,6 +70,9 @@ async def retry_pending(astore: Any, *, for_seconds: float = 0.0, interval: floa
     """
     import asyncio
 
+    from agentterm.engine.compat import as_async
+
+    astore = as_async(astore)
     deadline = time.monotonic() + for_seconds
     while True:
         waiting = _pending.get(sync_store(astore), {})

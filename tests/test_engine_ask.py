@@ -1,0 +1,148 @@
+"""`agentterm ask` on the engine, as subprocesses: what goes to stdout and stderr, exit codes, what is stored."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from agentterm.store import Store
+from tests.conftest import TEST_KEY
+from tests.openai_responses import DONE, Events, chunk
+from tests.openai_server import Error, Stream
+
+
+@pytest.fixture
+def env(db_path, config_path):
+    return {**os.environ, "AGENTTERM_DB": str(db_path), "AGENTTERM_CONFIG": str(config_path)}
+
+
+def ask(env, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    # A session of its own: no controlling terminal, as under cron or in a pipeline.
+    result = subprocess.run([sys.executable, "-m", "agentterm", "ask", "--no-title", *args], input=stdin,
+                            capture_output=True, env=env, timeout=60, start_new_session=True)
+    err = result.stderr.decode(errors="replace")
+    assert "Traceback" not in err and TEST_KEY not in err + result.stdout.decode(errors="replace")
+    return result
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, (result.returncode, lines)
+    assert lines[0].startswith("agentterm: error: ")
+    return lines[0]
+
+
+def rows(db_path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def thinking_then_text() -> Events:
+    return Events([chunk({"role": "assistant", "content": ""}),
+                   chunk({"reasoning_content": "Pondering deeply."}),
+                   chunk({"content": "The answer."}), chunk(None, "stop"), DONE])
+
+
+def tool_calls_only() -> Events:
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "ls", "arguments": "{}"}}
+    return Events([chunk({"role": "assistant", "tool_calls": [call]}), chunk(None, "tool_calls"), DONE])
+
+
+def test_thinking_is_not_mixed_into_the_answer_on_stdout(env, server, db_path):
+    server.script(thinking_then_text())
+
+    result = ask(env, "think first")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "The answer."
+    assert b"Pondering" not in result.stderr  # stderr is not a terminal: no thinking there either
+
+
+def test_a_stream_of_tool_calls_only_says_so_and_exits_non_zero(env, server, db_path):
+    server.script(tool_calls_only())
+
+    result = ask(env, "list files")
+
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1
+    assert lines[0].startswith("agentterm: tool ls") and "failed" in lines[0]  # one line per call
+    assert lines[-1].startswith("agentterm: error: ") and "none are available" in lines[-1]
+    assert rows(db_path, "SELECT role, status FROM messages ORDER BY id")[0] == ("user", "complete")
+    assert not rows(db_path, "SELECT id FROM messages WHERE status = 'streaming'")
+
+
+def test_an_answer_with_no_text_says_so_and_exits_non_zero(env, server, db_path):
+    server.script(Events([chunk({"role": "assistant", "content": ""}), chunk(None, "stop"), DONE]))
+
+    result = ask(env, "say nothing")
+
+    assert "empty answer" in error_line(result)
+    assert rows(db_path, "SELECT content FROM messages WHERE role = 'user'") == [("say nothing",)]
+
+
+@pytest.mark.parametrize("where", ["stdin", "argv"])
+def test_a_prompt_that_is_not_utf8_is_one_line_and_stores_nothing(env, server, db_path, where):
+    Store(db_path).close()
+    before = rows(db_path, "SELECT count(*) FROM conversations")
+    if where == "stdin":
+        result = ask(env, "-", stdin=b"caf\xe9\n")
+    else:
+        result = subprocess.run([os.fsencode(sys.executable), b"-m", b"agentterm", b"ask", b"caf\xe9"],
+                                capture_output=True, env=env, timeout=60, start_new_session=True)
+        assert b"Traceback" not in result.stderr
+    line = error_line(result)
+    assert "UTF-8" in line and result.returncode == 2
+    assert rows(db_path, "SELECT count(*) FROM conversations") == before
+    assert rows(db_path, "SELECT count(*) FROM messages") == [(0,)]
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("status", ["paused", "inactive"])
+def test_a_paused_or_inactive_agent_refuses_with_one_line_and_makes_nothing(env, server, db_path, status):
+    store = Store(db_path)
+    agent = store.create_agent("Napper")
+    store.set_agent_status(agent.id, status)
+    store.close()
+
+    line = error_line(ask(env, "-a", "Napper", "hello"))
+
+    assert "Napper" in line and status in line and "active" in line
+    assert rows(db_path, "SELECT count(*) FROM conversations") == [(0,)]
+    assert server.requests == []
+
+
+def test_a_failed_retry_keeps_the_answer_and_a_good_one_keeps_it_as_a_variant(env, server, db_path):
+    server.script(Stream(text="First answer."), Error(500, "down"), Stream(text="Second answer."))
+    assert ask(env, "hello").returncode == 0
+
+    failed = ask(env, "--retry")
+    assert "500" in error_line(failed)
+    assert rows(db_path, "SELECT content FROM messages WHERE role = 'assistant'") == [("First answer.",)]
+    store = Store(db_path)
+    [conversation] = store.list_conversations()
+    shown = [m.content for m in store.all_messages(conversation.id)]
+    store.close()
+    assert shown == ["hello", "First answer."]
+
+    assert ask(env, "--retry").returncode == 0
+    kept = [c for (c,) in rows(db_path, "SELECT content FROM messages WHERE role = 'assistant' ORDER BY id")]
+    assert kept == ["First answer.", "Second answer."]
+    assert server.requests[-1]["messages"][-1] == {"role": "user", "content": "hello"}
+
+
+def test_thinking_is_dimmed_on_a_terminal(env, server):
+    from tests.reliability_helpers import PtyProcess
+
+    server.script(thinking_then_text())
+    proc = PtyProcess([sys.executable, "-m", "agentterm", "ask", "--no-title", "think first"], env)
+    try:
+        proc.wait_for(b"The answer.")
+        assert proc.proc.wait(timeout=30) == 0
+    finally:
+        proc.close()
+    assert b"\x1b[2mPondering deeply." in proc.output
+    assert proc.output.index(b"Pondering") < proc.output.index(b"The answer.")
