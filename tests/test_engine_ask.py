@@ -119,19 +119,28 @@ def test_a_failed_retry_keeps_the_answer_and_a_good_one_keeps_it_as_a_variant(en
     server.script(Stream(text="First answer."), Error(500, "down"), Stream(text="Second answer."))
     assert ask(env, "hello").returncode == 0
 
+    def shown() -> list[str]:
+        store = Store(db_path)
+        [conversation] = store.list_conversations()
+        try:
+            return [m.content for m in store.all_messages(conversation.id)]
+        finally:
+            store.close()
+
+    def kept() -> list[tuple]:
+        return rows(db_path, "SELECT content, status, superseded FROM messages WHERE role = 'assistant' ORDER BY id")
+
     failed = ask(env, "--retry")
     assert "500" in error_line(failed)
-    assert rows(db_path, "SELECT content FROM messages WHERE role = 'assistant'") == [("First answer.",)]
-    store = Store(db_path)
-    [conversation] = store.list_conversations()
-    shown = [m.content for m in store.all_messages(conversation.id)]
-    store.close()
-    assert shown == ["hello", "First answer."]
+    # The failed try is kept aside (browsable); the first answer is still the one shown.
+    assert kept() == [("First answer.", "complete", 0), ("", "error", 1)]
+    assert shown() == ["hello", "First answer."]
 
     assert ask(env, "--retry").returncode == 0
-    kept = [c for (c,) in rows(db_path, "SELECT content FROM messages WHERE role = 'assistant' ORDER BY id")]
-    assert kept == ["First answer.", "Second answer."]
+    assert kept() == [("First answer.", "complete", 1), ("", "error", 1), ("Second answer.", "complete", 0)]
+    assert shown() == ["hello", "Second answer."]
     assert server.requests[-1]["messages"][-1] == {"role": "user", "content": "hello"}
+    assert "First answer." not in str(server.requests[-1]["messages"])
 
 
 def test_thinking_is_dimmed_on_a_terminal(env, server):

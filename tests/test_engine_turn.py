@@ -228,3 +228,47 @@ async def test_a_burst_of_chunks_lets_other_tasks_run(store):
     await task
     assert len(seen) == 1000
     assert seen[-1] - seen[0] >= 1000 // 64  # the other task ran while the deltas came
+
+
+async def test_retry_is_a_new_variant_and_the_old_answer_stays_shown_until_the_new_one_starts(store):
+    conversation = store.create_conversation()
+    await collect(store, ScriptedModel(text("Old answer.")), conversation.id, "question")
+    gate = asyncio.Event()
+    waiting = asyncio.Event()
+
+    class Gated(ScriptedModel):
+        async def stream_chat(self, messages, **options):
+            self.requests.append({"messages": messages})
+            waiting.set()
+            await gate.wait()
+            for item in text("New answer."):
+                yield item
+
+    model = Gated()
+    task = asyncio.create_task(collect(store, model, conversation.id, None, mode="retry"))
+    await asyncio.wait_for(waiting.wait(), 5)
+    assert [m.content for m in store.all_messages(conversation.id)] == ["question", "Old answer."]
+    gate.set()
+    events = await task
+
+    assert last(events).message.content == "New answer."
+    assert [m.content for m in store.all_messages(conversation.id)] == ["question", "New answer."]
+    assert "Old answer." not in str(model.requests[0]["messages"])
+    prompt = store.all_messages(conversation.id)[0]
+    assert store.variants(prompt.id) == [1, 2]
+    store.select_variant(prompt.id, 1)  # nothing was deleted: the old one can be shown again
+    assert [m.content for m in store.all_messages(conversation.id)] == ["question", "Old answer."]
+
+
+async def test_a_retry_that_fails_before_its_first_token_leaves_the_old_answer_shown(store, client, server):
+    conversation = store.create_conversation()
+    server.script(Stream(text="Kept partial", drop_after=2), Error(500, "down"))
+    await collect(store, client, conversation.id, "question")
+    before = [(m.content, m.status) for m in store.all_messages(conversation.id)]
+
+    events = await collect(store, client, conversation.id, None, mode="retry")
+
+    failed = last(events)
+    assert isinstance(failed, AnswerFailed) and failed.message is None
+    assert type(failed.error).__name__ == "ServerError"
+    assert [(m.content, m.status) for m in store.all_messages(conversation.id)] == before

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from agentterm.engine.writes import Caps, StoreFault, guarded, keep_for_later, replaced
+from agentterm.engine.writes import StoreFault, guarded, keep_for_later, replaced
 from agentterm.models import Message
 
 
@@ -28,12 +28,11 @@ class AnswerWriter:
     text stays in memory.
     """
 
-    def __init__(self, astore: Any, caps: Caps, conversation_id: int, *, model: str,
+    def __init__(self, astore: Any, conversation_id: int, *, model: str,
                  agent_version: int | None, flush_interval: float, on_fault: Callable[[StoreFault], None],
                  reply_to: int | None = None, variant: int | None = None, supersede: bool = False,
                  existing: Message | None = None) -> None:
         self.astore = astore
-        self.caps = caps
         self.conversation_id = conversation_id
         self.model = model
         self.agent_version = agent_version
@@ -90,14 +89,13 @@ class AnswerWriter:
             return False
         fields: dict[str, Any] = {"status": "streaming", "model": self.model,
                                   "agent_version": self.agent_version}
-        if self.caps.variants and self.reply_to is not None:
+        if self.reply_to is not None:
             fields.update(reply_to=self.reply_to, variant=self.variant)
-        if self.caps.thinking:
-            fields["thinking"] = _scrub(self.thinking)
+        fields["thinking"] = _scrub(self.thinking)
         self.message = await self._write(self.astore.add_message, self.conversation_id, "assistant",
                                          _scrub(self.text), **fields)
         self.dirty = False
-        if self.supersede and self.caps.variants:
+        if self.supersede:
             # The new answer has begun: only now is the old one put aside.
             await self._write(self.astore.select_variant, self.reply_to, self.variant)
         self._timer = asyncio.create_task(self._tick())
@@ -117,10 +115,10 @@ class AnswerWriter:
         if self.dirty:
             self.dirty = False
             changes: dict[str, Any] = {"content": _scrub(self.text)}
-            if self.caps.thinking and self.thinking_parts:
+            if self.thinking_parts:
                 changes["thinking"] = _scrub(self.thinking)
             await self._write(self.astore.update_message, self.message.id, **changes)
-        elif self.caps.heartbeat:
+        else:
             await self._write(self.astore.heartbeat, self.message.id)
 
     async def _tick(self) -> None:
@@ -149,8 +147,7 @@ class AnswerWriter:
                                    "model": model or self.model,
                                    "prompt_tokens": getattr(usage, "prompt_tokens", None),
                                    "completion_tokens": getattr(usage, "completion_tokens", None)}
-        if self.caps.thinking:
-            changes["thinking"] = _scrub(self.thinking)
+        changes["thinking"] = _scrub(self.thinking)
         return changes
 
     async def finish(self, status: str, *, usage: Any = None, model: str | None = None,
@@ -167,7 +164,7 @@ class AnswerWriter:
             if not make_row:
                 return None
             fields = {k: v for k, v in changes.items() if k not in ("content", "thinking")}
-            if self.caps.variants and self.reply_to is not None:
+            if self.reply_to is not None:
                 fields.update(reply_to=self.reply_to, variant=self.variant)
             try:
                 self.message = await self._write(self.astore.add_message, self.conversation_id,

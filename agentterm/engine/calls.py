@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from agentterm.engine.answer import AnswerWriter, _scrub
 from agentterm.engine.assemble import PendingCall
-from agentterm.engine.compat import ToolCallRecord
 from agentterm.engine.events import Approval, ApprovalAsked, Event, ToolCallReady, ToolResult
 from agentterm.engine.request import DENIED_RESULT, assistant_with_calls, tool_message
 from agentterm.engine.writes import guarded
@@ -35,7 +33,6 @@ class CallRunner:
         self.open: set[str] = set()
         self.ran = False
         self.unanswerable = False
-        self._local_ids = 0
 
     async def load(self, agent: Any) -> None:
         """The agent's tools and its always-allowed ones, once per turn."""
@@ -48,7 +45,7 @@ class CallRunner:
             specs = []
         self.specs = {spec.name: spec for spec in specs}
         self.openai_tools = [spec.openai_tool() for spec in specs]
-        if specs and self.turn.caps.allow_tool:
+        if specs:
             self.allowed = set(await guarded(self.turn.astore.allowed_tools_for, agent.id))
 
     # --- rows --------------------------------------------------------------------------------
@@ -59,31 +56,14 @@ class CallRunner:
         fields = {"message_id": writer.message.id, "call_id": call.call_id, "index": call.order,
                   "name": call.name or "", "server": spec.server if spec else "",
                   "tool": spec.tool if spec else (call.name or ""), "arguments": "", "status": "pending"}
-        if self.turn.caps.tool_calls:
-            row = await guarded(self.turn.astore.add_tool_call, **fields)
-        else:
-            self._local_ids -= 1
-            row = ToolCallRecord(id=self._local_ids, **fields)
+        row = await guarded(self.turn.astore.add_tool_call, **fields)
         self.rows[call.call_id] = row
         self.order.append(call.call_id)
         self.open.add(call.call_id)
         return row
 
     async def _update(self, call_id: str, **changes: Any) -> Any:
-        row = self.rows[call_id]
-        if self.turn.caps.tool_calls:
-            updated = await guarded(self.turn.astore.update_tool_call, row.id, **changes)
-            if updated is not None:
-                self.rows[call_id] = updated
-                return updated
-        from agentterm.models import utcnow
-
-        local = {k: v for k, v in changes.items() if k not in ("started", "ended") and v is not None}
-        if changes.get("started"):
-            local["started_at"] = utcnow()
-        if changes.get("ended"):
-            local["ended_at"] = utcnow()
-        row = dataclasses.replace(row, **local)
+        row = await guarded(self.turn.astore.update_tool_call, self.rows[call_id].id, **changes)
         self.rows[call_id] = row
         return row
 
@@ -142,7 +122,7 @@ class CallRunner:
     async def _always(self, spec: Any) -> None:
         agent = self.turn.agent
         self.allowed.add(qualified(spec))
-        if agent is not None and self.turn.caps.allow_tool:
+        if agent is not None:
             await guarded(self.turn.astore.allow_tool, agent.id, qualified(spec))
 
     async def _call(self, call_id: str, spec: Any, arguments: dict[str, Any]) -> tuple[str, str]:
@@ -167,7 +147,7 @@ class CallRunner:
         self.open.discard(call.call_id)
         fields: dict[str, Any] = {"tool_call_id": call.call_id, "tool_name": call.name or ""}
         turn = self.turn
-        if turn.caps.variants and turn.reply_to is not None:
+        if turn.reply_to is not None:
             fields.update(reply_to=turn.reply_to, variant=turn.variant)
         await guarded(turn.astore.add_message, turn.conversation_id, "tool", text, **fields)
         self.results[call.call_id] = text

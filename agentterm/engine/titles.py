@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agentterm.engine.compat import as_async
+from agentterm.engine.stores import as_async
 
 _tasks: dict[int, asyncio.Task[str | None]] = {}
 

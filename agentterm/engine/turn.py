@@ -10,7 +10,7 @@ from typing import Any, Literal
 from agentterm.engine import errors
 from agentterm.engine.answer import AnswerWriter
 from agentterm.engine.calls import CallRunner
-from agentterm.engine.compat import as_async
+from agentterm.engine.stores import as_async
 from agentterm.engine.errors import EngineError, TurnRefused
 from agentterm.engine.events import (
     AnswerFailed,
@@ -29,7 +29,7 @@ from agentterm.engine.prompt import CONTINUE_PROMPT, prompt_not_text, prompt_too
 from agentterm.engine.request import request_messages
 from agentterm.engine.assemble import ToolCallAssembler
 from agentterm.engine.watch import FaultWatch
-from agentterm.engine.writes import Caps, StoreFault, guarded, retry_pending
+from agentterm.engine.writes import StoreFault, guarded, retry_pending
 from agentterm.models import Agent, Conversation, Message
 
 FLUSH_INTERVAL = 0.5
@@ -64,7 +64,6 @@ class _Turn:
                  mode: Mode, model: str | None, tools: Any, auto_approve: bool, max_steps: int,
                  flush_interval: float) -> None:
         self.astore = astore
-        self.caps = Caps(astore)
         self.client = client
         self.conversation_id = conversation_id
         self.prompt = prompt
@@ -169,10 +168,9 @@ class _Turn:
         prompt = history[users[-1]]
         self.reply_to = prompt.id
         self.retrying = True
-        if self.caps.variants:
-            # The old answer stays (superseded only once the new one has begun).
-            self.variant = await guarded(self.astore.new_variant, prompt.id)
-            self.supersede = True
+        # The old answer stays the one shown until the new one has begun (variants.py).
+        self.variant = await guarded(self.astore.new_variant, prompt.id)
+        self.supersede = True
         return history[: users[-1] + 1]
 
     @property
@@ -204,7 +202,7 @@ class _Turn:
 
     def _writer(self, *, first: bool) -> AnswerWriter:
         return AnswerWriter(
-            self.astore, self.caps, self.conversation_id, model=self.resolved_model,
+            self.astore, self.conversation_id, model=self.resolved_model,
             agent_version=self.agent.version if self.agent else None,
             flush_interval=self.flush_interval, on_fault=self.watch.report,
             reply_to=self.reply_to, variant=self.variant, supersede=self.supersede and first,
@@ -326,10 +324,11 @@ class _Turn:
 
         message = getattr(error, "message", None) or one_line(f"{type(error).__name__}: {error}")
         hint = getattr(error, "hint", "")
-        # A retry that fails before its first token leaves the old answer the one shown.
-        make_row = not (first and self.retrying)
-        stored = await writer.finish("error", extra={"error": message, "hint": hint},
-                                     make_row=make_row)
+        # A retry that fails before its first token leaves the old answer the one shown; the
+        # failed try is kept as a variant not shown (the store stores it superseded).
+        stored = await writer.finish("error", extra={"error": message, "hint": hint}, make_row=True)
+        if first and self.retrying:
+            stored = None
         if writer.fault is not None:
             return await self._fault_ended(writer, writer.fault)
         return AnswerFailed(stored, error)

@@ -7,7 +7,7 @@ import time
 import weakref
 from typing import Any
 
-from agentterm.engine.compat import sync_store
+from agentterm.engine.stores import sync_store
 
 
 class StoreFault(Exception):
@@ -16,20 +16,6 @@ class StoreFault(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-class Caps:
-    """Which of the store's newer methods this store has (they land one by one)."""
-
-    def __init__(self, astore: Any) -> None:
-        store = sync_store(astore)
-        self.variants = hasattr(store, "new_variant")
-        self.tool_calls = hasattr(store, "add_tool_call")
-        self.heartbeat = hasattr(store, "heartbeat")
-        self.allow_tool = hasattr(store, "allowed_tools_for")
-        from agentterm.models import Message
-
-        self.thinking = "thinking" in {f.name for f in dataclasses.fields(Message)}
 
 
 async def guarded(method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -70,7 +56,7 @@ async def retry_pending(astore: Any, *, for_seconds: float = 0.0, interval: floa
     """
     import asyncio
 
-    from agentterm.engine.compat import as_async
+    from agentterm.engine.stores import as_async
 
     astore = as_async(astore)
     deadline = time.monotonic() + for_seconds
