@@ -95,7 +95,7 @@ async def test_an_agent_with_no_servers_starts_nothing(tools):
 async def test_a_stdio_server_starts_on_first_use_and_lists_its_tools(tools):
     assert not tools.connections["demo"].running
     specs = by_tool(await tools.list_tools(agent(["demo"])))
-    assert {"echo", "add", "fail", "hang", "big", "crash", "whereami"} <= set(specs)
+    assert {"echo", "add", "fail", "hang", "big", "crash", "spawn", "whereami"} <= set(specs)
     echo = specs["echo"]
     assert echo.name == "demo__echo" and echo.qualified == "demo.echo" and echo.description == "Say the text back."
     assert echo.openai_tool()["function"]["parameters"]["required"] == ["text"]
@@ -287,3 +287,20 @@ async def test_nothing_listens_at_the_url(tmp_path, monkeypatch):
     outcome = await provider.call(ToolSpec(server="web", tool="echo", name="web__echo"), {"text": "x"})
     await provider.aclose()
     assert outcome.is_error and outcome.text.startswith(f'MCP server "web" cannot be reached at {url}:')
+
+
+def gone(pid: int) -> bool:
+    try:
+        return "zombie" in Path(f"/proc/{pid}/status").read_text().lower() or \
+            "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+
+
+async def test_aclose_ends_what_the_server_started_too(tools):
+    specs = by_tool(await tools.list_tools(agent(["demo"])))
+    child = json.loads((await tools.call(specs["spawn"], {})).text)["pid"]
+    server = json.loads((await tools.call(specs["whereami"], {})).text)["pid"]
+    assert not gone(child)
+    await tools.aclose()
+    assert gone(server) and gone(child)

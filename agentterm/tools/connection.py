@@ -3,13 +3,62 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import contextvars
 import os
+import signal
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agentterm.config import ConfigError, MCPServerConfig
+
+# Seconds the server's process group gets between SIGTERM and SIGKILL, once the server has exited.
+GROUP_GRACE = 2.0
+
+# The processes stdio_client spawns in the current task, so their groups can be ended after it.
+_spawned: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("agentterm_mcp_spawned", default=None)
+# Group ids still running, for the exit hook: a loop that dies without aclose() leaves none behind.
+_live_groups: set[int] = set()
+
+
+def _watch_spawns() -> None:
+    """Learn the pid of each server stdio_client starts (the SDK keeps its process to itself)."""
+    import mcp.client.stdio as sdk_stdio
+
+    spawn = getattr(sdk_stdio, "_create_platform_compatible_process", None)
+    if spawn is None or getattr(spawn, "agentterm", False):
+        return  # another SDK layout (its own shutdown still applies), or already watched
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        process = await spawn(*args, **kwargs)
+        found = _spawned.get()
+        if found is not None:
+            found.append(process)
+        return process
+
+    watched.agentterm = True  # type: ignore[attr-defined]
+    sdk_stdio._create_platform_compatible_process = watched
+
+
+async def end_group(process: Any) -> None:
+    """End what is left of a server's process group: children it started that outlived it."""
+    _live_groups.discard(process.pid)
+    if sys.platform == "win32":
+        return
+    from mcp.os.posix.utilities import terminate_posix_process_tree
+
+    with contextlib.suppress(OSError):
+        await terminate_posix_process_tree(process, GROUP_GRACE)
+
+
+@atexit.register
+def _kill_leftover_groups() -> None:
+    for pgid in list(_live_groups):
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 def quiet_sdk_logs(log_dir: Path) -> None:
@@ -143,11 +192,15 @@ class Connection:
 
         quiet_sdk_logs(self.log_path.parent)
         log = None
+        spawned: list[Any] = []
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if self.config.transport == "stdio":
                     log = self._open_log()
+                    _watch_spawns()
+                    _spawned.set(spawned)
                     streams = await stack.enter_async_context(self._stdio(log))
+                    _live_groups.update(process.pid for process in spawned)
                 else:
                     streams = await stack.enter_async_context(self._http())
                 session = await stack.enter_async_context(ClientSession(streams[0], streams[1]))
@@ -163,6 +216,9 @@ class Connection:
                 raise
         finally:
             self._session = None
+            # The SDK has closed stdin and waited for the server; what the server started may live on.
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(asyncio.gather(*(end_group(process) for process in spawned)))
             if log is not None:
                 log.close()
 

@@ -56,6 +56,15 @@ def crash() -> str:
 
 
 @server.tool()
+def spawn() -> dict:
+    """Start a long-lived child process (in this server's process group) and give its pid."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    return {"pid": child.pid}
+
+
+@server.tool()
 def whereami() -> dict:
     """The server's working directory, pid and the $DEMO_VALUE it was given."""
     return {"cwd": os.getcwd(), "pid": os.getpid(), "value": os.environ.get("DEMO_VALUE")}
