@@ -31,7 +31,7 @@ from bench.common import WORK, TmuxRun, clean_env, ensure_tmux, machine, median
 from bench.generate import TOPICS, Writer
 
 PEERS = Path("/tmp/agentterm-peers")
-PACKAGES = {"elia": "elia-chat", "oterm": "oterm"}
+PACKAGES = {"elia": "elia-chat", "oterm": "oterm", "llm": "llm"}  # llm: for bench/ask.py
 READY = {"elia": ("History (", "Send message"), "oterm": ("Welcome to oterm!",)}
 
 
