@@ -146,6 +146,16 @@ class Conversation:
     last_activity_at: datetime = field(default_factory=utcnow)
     message_count: int = 0
     tokens: int = 0
+    # Text typed in its prompt and not sent yet.
+    draft: str = ""
+    # A fork: the conversation it branched from (None once that one is purged), and the
+    # message it branched at (the last one copied).
+    parent_id: int | None = None
+    forked_from_message_id: int | None = None
+    # Overrides for the next answers, over the agent's: None uses the agent's.
+    model: str | None = None
+    provider: str | None = None
+    instructions_override: str | None = None
 
     @property
     def display_title(self) -> str:

@@ -29,6 +29,7 @@ def test_a_new_store_records_each_migration_by_name_and_time(store):
         (2, "m002_full_text_search"),
         (3, "m003_import_sources"),
         (4, "m004_tools_thinking_variants"),
+        (5, "m005_drafts_forks_overrides"),
     ]
     assert all(applied_at for _, _, applied_at in rows)
     assert [v for v, _, _ in rows] == list(range(1, migrations.latest_version() + 1))
@@ -55,6 +56,8 @@ def test_a_store_from_the_previous_release_is_upgraded_in_place(tmp_path):
         assert (helper.mcp_servers, helper.allowed_tools, helper.tool_approval) == ([], None, "ask")
         penguins = next(c for c in store.list_conversations() if c.title == "Penguins")
         assert sorted(penguins.tags) == ["Python", "birds"]
+        assert [c.id for c in store.list_conversations(tag="python")] == [penguins.id]
+        assert (penguins.draft, penguins.parent_id, penguins.model) == ("", None, None)
         assert (penguins.message_count, penguins.tokens) == (4, 8)
         first, answer, second, cut = store.all_messages(penguins.id)
         # Old answers answer the prompt before them, so they can be retried as variants.
@@ -95,10 +98,7 @@ def test_a_store_at_version_3_records_its_migrations_without_times():
     db = Database(sqlite3.connect(":memory:", isolation_level=None))
     assert migrations.apply_migrations(db, target=3) == [1, 2, 3]
     assert migrations.applied_migrations(db) == []
-    assert migrations.apply_migrations(db) == [4]
+    assert migrations.apply_migrations(db) == [4, 5]
     assert [(v, bool(at)) for v, _, at in migrations.applied_migrations(db)] == [
-        (1, False), (2, False), (3, False), (4, True)]
-    assert [name for _, name, _ in migrations.applied_migrations(db)][-1] == (
-        "m004_tools_thinking_variants"
-    )
+        (1, False), (2, False), (3, False), (4, True), (5, True)]
     assert migrations.apply_migrations(db) == []

@@ -235,9 +235,9 @@ class StoreConnection:
         rows = self._query(sql, params)
         return rows[0] if rows else None
 
-    def _run(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self._execute(sql, tuple(params))
+            return self._execute(sql, params if isinstance(params, dict) else tuple(params))
 
     def _run_many(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
         with self._lock:
@@ -246,7 +246,7 @@ class StoreConnection:
                 self._fault(sql, rows)
             return self._conn.executemany(sql, rows)
 
-    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         if self._fault is not None:
             self._fault(sql, params)
         return self._conn.execute(sql, params)

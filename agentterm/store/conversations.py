@@ -8,7 +8,7 @@ from typing import Any
 
 from agentterm.models import Conversation, from_iso, to_iso, utcnow
 from agentterm.store.connection import StoreConnection, now_iso
-from agentterm.store.errors import StoreError
+from agentterm.store.errors import GoneError, StoreError
 from agentterm.store.validation import clean_title
 
 VIEWS = ("inbox", "archive", "trash", "all")
@@ -23,7 +23,8 @@ _SIDEBAR_ORDER = "c.pinned DESC, c.last_activity_at DESC, c.id DESC"
 # Every conversation column but none from messages: the sidebar never reads a message body.
 _CONVERSATION_COLUMNS = """
     c.id, c.title, c.title_source, c.agent_id, c.agent_name, c.pinned, c.archived_at,
-    c.deleted_at, c.created_at, c.last_activity_at, c.message_count, c.tokens,
+    c.deleted_at, c.created_at, c.last_activity_at, c.message_count, c.tokens, c.draft,
+    c.parent_id, c.forked_from_message_id, c.model, c.provider, c.instructions_override,
     (SELECT json_group_array(tag)
        FROM (SELECT tag FROM tags WHERE conversation_id = c.id ORDER BY tag)) AS tags
 """
@@ -91,7 +92,10 @@ class ConversationsMixin(StoreConnection):
             terms.append("c.agent_id = ?")
             params.append(agent_id)
         if tag:
-            terms.append("c.id IN (SELECT conversation_id FROM tags WHERE tag = ?)")
+            # Ignoring case (--tag Python finds "python"), through tags_tag_nocase.
+            terms.append(
+                "c.id IN (SELECT conversation_id FROM tags WHERE tag = ? COLLATE NOCASE)"
+            )
             params.append(tag.strip())
         if query and query.strip():
             terms.append("c.title LIKE ? ESCAPE '\\'")
@@ -132,7 +136,39 @@ class ConversationsMixin(StoreConnection):
                 f"UPDATE conversations SET {assignments} WHERE id = ?", [*params, cid]
             )
             if cursor.rowcount == 0:
-                raise StoreError(f"There is no conversation with id {cid}.")
+                raise GoneError(
+                    f"There is no conversation with id {cid} (it may have been deleted "
+                    "elsewhere).",
+                    conversation_id=cid,
+                )
+
+    def set_draft(self, cid: int, text: str) -> None:
+        """Keep what is typed in the conversation's prompt and not sent ('' clears it).
+
+        Not activity: a draft does not move the conversation up the sidebar.
+        """
+        if not isinstance(text, str):
+            raise ValueError("draft must be text")
+        self._update_conversation(cid, "draft = ?", [text])
+
+    def override_conversation(self, cid: int, **overrides: str | None) -> Conversation:
+        """Set the conversation's own `model`, `provider` or `instructions_override` for the
+        next answers, over its agent's; None (or blank) goes back to the agent's. Fields not
+        named are left as they are; each answer keeps the model that wrote it."""
+        unknown = set(overrides) - {"model", "provider", "instructions_override"}
+        if unknown:
+            raise ValueError(f"cannot override {', '.join(sorted(unknown))}")
+        values = {}
+        for key, value in overrides.items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{key} must be text")
+            if key != "instructions_override" and value is not None:
+                value = value.strip()
+            values[key] = value or None
+        if values:
+            assignments = ", ".join(f"{key} = ?" for key in values)
+            self._update_conversation(cid, assignments, list(values.values()))
+        return self._require_conversation(cid)
 
     def set_pinned(self, cid: int, pinned: bool) -> None:
         self._update_conversation(cid, "pinned = ?", [int(bool(pinned))])
@@ -231,4 +267,10 @@ def _conversation(row: dict) -> Conversation:
         last_activity_at=from_iso(row["last_activity_at"]),
         message_count=row["message_count"],
         tokens=row["tokens"],
+        draft=row["draft"],
+        parent_id=row["parent_id"],
+        forked_from_message_id=row["forked_from_message_id"],
+        model=row["model"],
+        provider=row["provider"],
+        instructions_override=row["instructions_override"],
     )

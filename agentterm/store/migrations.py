@@ -365,3 +365,24 @@ def m004_tools_thinking_variants(db: Database) -> None:
         );
         """,
     )
+
+
+@migration
+def m005_drafts_forks_overrides(db: Database) -> None:
+    """Drafts, forks (a link to the parent and the message forked at), per-conversation model,
+    provider and instructions; tags matched ignoring case."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE conversations ADD COLUMN draft TEXT NOT NULL DEFAULT '';
+        ALTER TABLE conversations ADD COLUMN parent_id INTEGER
+            REFERENCES conversations(id) ON DELETE SET NULL;
+        ALTER TABLE conversations ADD COLUMN forked_from_message_id INTEGER;
+        ALTER TABLE conversations ADD COLUMN model TEXT;
+        ALTER TABLE conversations ADD COLUMN provider TEXT;
+        ALTER TABLE conversations ADD COLUMN instructions_override TEXT;
+        -- Purging a parent unlinks its forks: the foreign key looks them up here.
+        CREATE INDEX conversations_parent ON conversations (parent_id) WHERE parent_id IS NOT NULL;
+        CREATE INDEX tags_tag_nocase ON tags (tag COLLATE NOCASE, conversation_id);
+        """,
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from agentterm.store.agents import AgentsMixin
 from agentterm.store.connection import StoreConnection
 from agentterm.store.conversations import ConversationsMixin
+from agentterm.store.forks import ForksMixin
 from agentterm.store.import_export import ImportExportMixin
 from agentterm.store.messages import MessagesMixin
 from agentterm.store.search import SearchMixin
@@ -18,6 +19,7 @@ from agentterm.store.variants import VariantsMixin
 class Store(
     AgentsMixin,
     ConversationsMixin,
+    ForksMixin,
     MessagesMixin,
     ToolCallsMixin,
     VariantsMixin,
@@ -28,9 +30,9 @@ class Store(
     """The one SQLite file holding agents, conversations and messages.
 
     Each area is a mixin over StoreConnection (connection.py: opening the file, write
-    transactions, queries): agents.py, conversations.py, messages.py, tool_calls.py,
-    variants.py, search.py and import_export.py. They call one another through self (a message bumps its
-    conversation, a new store seeds the default agent).
+    transactions, queries): agents.py, conversations.py, forks.py, messages.py,
+    tool_calls.py, variants.py, search.py and import_export.py. They call one another through
+    self (a message bumps its conversation, a new store seeds the default agent).
     """
 
     def __init__(self, path: Path | str):
