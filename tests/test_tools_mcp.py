@@ -304,3 +304,30 @@ async def test_aclose_ends_what_the_server_started_too(tools):
     assert not gone(child)
     await tools.aclose()
     assert gone(server) and gone(child)
+
+
+async def test_a_cancelled_call_leaves_the_server_usable(tools):
+    import asyncio
+
+    specs = by_tool(await tools.list_tools(agent(["demo"])))
+    running = asyncio.create_task(tools.call(specs["hang"], {"seconds": 30}))
+    await asyncio.sleep(0.5)
+    running.cancel()  # what Escape does to a turn mid-call
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert (await tools.call(specs["echo"], {"text": "after cancel"})).text == "after cancel"
+
+
+async def test_after_an_http_server_comes_back_the_next_call_connects_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEMO_AUTH", f"Bearer {TOKEN}")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    provider = MCPTools(load_settings(write_config(tmp_path / "config.toml", url)), log_dir=tmp_path / "logs")
+    try:
+        with http_demo(token=TOKEN, port=port):
+            specs = by_tool(await provider.list_tools(agent(["web"])))
+            await provider.call(specs["crash"], {})
+        with http_demo(token=TOKEN, port=port):
+            assert (await provider.call(specs["echo"], {"text": "back"})).text == "back"
+    finally:
+        await provider.aclose()

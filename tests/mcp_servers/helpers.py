@@ -20,9 +20,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_demo(token: str | None = None, log: Path | None = None):
-    """The demo server over HTTP; yields its URL; ended (and waited for) on exit."""
-    port = free_port()
+def http_demo(token: str | None = None, log: Path | None = None, port: int | None = None):
+    """The demo server over HTTP (on `port`, else a free one); yields its URL; ended (and waited for) on exit."""
+    port = port or free_port()
     env = {**os.environ, **({"DEMO_TOKEN": token} if token else {})}
     err = open(log, "ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, str(DEMO), "--http", str(port)], env=env,
