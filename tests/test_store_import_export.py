@@ -144,3 +144,15 @@ def test_an_imported_streaming_answer_arrives_interrupted(store):
     conversation = store.import_conversation(data)
     [message] = store.all_messages(conversation.id)
     assert message.status == "interrupted"
+
+
+def test_an_imported_answer_can_be_regenerated_as_a_variant(store):
+    source = store.create_conversation(title="Round trip")
+    store.add_message(source.id, "user", "Hi")
+    store.add_message(source.id, "assistant", "Hello")
+    store.add_message(source.id, "user", "Again")
+    store.add_message(source.id, "assistant", "Hello again")
+    imported = store.import_conversation(store.export_conversation(source.id))
+    first, hello, again, hello_again = store.all_messages(imported.id)
+    assert (hello.reply_to, hello_again.reply_to) == (first.id, again.id)
+    assert store.new_variant(again.id) == 2

@@ -101,6 +101,14 @@ class ImportExportMixin(StoreConnection):
         rows = [{"conversation_id": cid, **m, "extra": e} for m, e in zip(messages, extras)]
         if rows:
             self._run_many(insert_sql("messages", rows[0]), [list(r.values()) for r in rows])
+            # Imported answers answer the prompt before them, so they can be regenerated.
+            self._run(
+                "UPDATE messages SET reply_to = (SELECT max(u.id) FROM messages u"
+                " WHERE u.conversation_id = messages.conversation_id AND u.role = 'user'"
+                " AND u.id < messages.id)"
+                " WHERE conversation_id = ? AND role IN ('assistant', 'tool')",
+                [cid],
+            )
         self.set_tags(cid, head["tags"])
         # A duplicate asked for takes the source over: the next import finds the newest copy.
         self._run("INSERT OR REPLACE INTO imports (source, conversation_id, imported_at)"
