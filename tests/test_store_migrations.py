@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from agentterm.store import Store, migrations
+from agentterm.store import Store, StoreError, migrations
 
 # Written by agentterm at schema version 2 (the release before imports and tool calls), with its own code:
 # agents "Assistant" and "Helper" (2 versions), "Penguins" (tags birds, Python; a finished
@@ -102,3 +102,18 @@ def test_a_store_at_version_3_records_its_migrations_without_times():
     assert [(v, bool(at)) for v, _, at in migrations.applied_migrations(db)] == [
         (1, False), (2, False), (3, False), (4, True), (5, True)]
     assert migrations.apply_migrations(db) == []
+
+
+def test_a_store_whose_migrations_go_by_other_names_is_refused_untouched(db_path):
+    Store(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE migrations SET name = 'm004_something_else' WHERE version = 4")
+    conn.close()
+    before = db_path.read_bytes()
+    try:
+        Store(db_path)
+    except StoreError as error:
+        assert "another build of agentterm" in str(error) and "m004_something_else" in str(error)
+    else:
+        raise AssertionError("a store with a foreign migration opened")
+    assert db_path.read_bytes() == before

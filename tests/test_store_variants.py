@@ -86,3 +86,14 @@ def test_the_context_reads_walk_the_context_index(store):
     for sql in reads:
         plan = " ".join(row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "USING INDEX messages_context" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_search_finds_the_variant_shown_not_the_superseded_ones(store):
+    conversation, prompt, old = answered(store, "An albatross joke")
+    retry = store.add_message(conversation.id, "assistant", "", status="streaming",
+                              reply_to=prompt.id, variant=store.new_variant(prompt.id))
+    store.update_message(retry.id, content="A penguin joke", status="complete")
+    assert [hit.message_id for hit in store.search("penguin")] == [retry.id]
+    assert store.search("albatross") == []
+    store.select_variant(prompt.id, 1)
+    assert [hit.message_id for hit in store.search("albatross")] == [old.id]

@@ -118,6 +118,14 @@ class StoreConnection:
                     f"The store {self.path} was upgraded by a newer agentterm meanwhile; "
                     "upgrade agentterm to open it."
                 )
+            foreign = migrations.foreign_migration(self._conn)
+            if foreign:
+                version, theirs, ours = foreign
+                raise StoreError(
+                    f"The store {self.path} was written by another build of agentterm: its "
+                    f"schema step {version} is {theirs!r}, here it is {ours!r}. It was left as "
+                    "it is: open it with the agentterm that made it."
+                )
             try:
                 migrations.apply_migrations(self._conn)
                 if found == 0:

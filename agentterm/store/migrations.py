@@ -61,6 +61,16 @@ def applied_migrations(db: Database) -> list[tuple[int, str, str | None]]:
     return [tuple(row) for row in db.execute("SELECT * FROM migrations ORDER BY version")]
 
 
+def foreign_migration(db: Database) -> tuple[int, str, str] | None:
+    """(version, name recorded, name here) of the first migration the store records under a
+    name this agentterm gives another migration: a store written by another build. None when
+    every recorded name matches."""
+    for version, name, _ in applied_migrations(db):
+        if version <= latest_version() and MIGRATIONS[version - 1].__name__ != name:
+            return version, name, MIGRATIONS[version - 1].__name__
+    return None
+
+
 def _has_migrations_table(db: Database) -> bool:
     return bool(
         db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'")

@@ -20,6 +20,8 @@ class SearchMixin(StoreConnection):
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """Full-text matches in message text and titles, best first, outside the trash.
 
+        Only what a conversation shows is searched: superseded answer variants are left out.
+
         When more than SEARCH_RANKED messages match, the best of the newest SEARCH_RANKED are
         returned: a word that common is ranked over recent history, in a few milliseconds.
 
@@ -59,6 +61,7 @@ class SearchMixin(StoreConnection):
                  JOIN messages m ON m.id = messages_fts.rowid
                  JOIN conversations c ON c.id = m.conversation_id
                 WHERE messages_fts MATCH ? AND messages_fts.rowid >= ? AND c.deleted_at IS NULL
+                  AND m.superseded = 0
                 ORDER BY messages_fts.rank LIMIT ?""",
             [*marks, match, bound[0]["rowid"] if bound else 0, limit],
         )
