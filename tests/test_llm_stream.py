@@ -90,6 +90,13 @@ async def test_an_event_stream_with_another_content_type_is_read(client, server)
     assert error is None and events == [Delta("plain"), Finished("stop", "m")]
 
 
+async def test_a_json_completion_without_a_model_finishes_with_none(client, server):
+    body = '{"choices": [{"message": {"content": "whole"}}]}'
+    server.script(Raw(200, body, "application/json"))
+    events, error = await collect(client)
+    assert error is None and events == [Delta("whole"), Finished("stop", None)]
+
+
 async def test_a_json_completion_instead_of_a_stream_is_accepted(client, server):
     body = ('{"id": "x", "object": "chat.completion", "model": "m", "choices": [{"index": 0, '
             '"message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}], '

@@ -90,7 +90,7 @@ async def non_stream_body(response: Any, conn: Connection, content_type: str, *,
         yield event
     if allow_empty and not reader.answered:
         return
-    for event in reader.finish(""):
+    for event in reader.finish(None):
         yield event
 
 

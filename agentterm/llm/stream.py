@@ -239,7 +239,7 @@ class ChunkReader:
             self._text(thinking, text, out)
         return out
 
-    def finish(self, model: str, *, cut: bool = False) -> list[Event]:
+    def finish(self, model: str | None, *, cut: bool = False) -> list[Event]:
         """Usage (if any) and Finished; StreamCut for an answer that never finished, BadResponse
         for one with neither text nor a tool call."""
         if self.finish_reason is None or (cut and not self.answered):
