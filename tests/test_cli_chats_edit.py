@@ -101,3 +101,18 @@ def test_copy_to_a_clipboard_that_is_not_there_is_one_clear_line(cli, chat, monk
     monkeypatch.setenv("PATH", "/nonexistent")  # the CLI runs by sys.executable's full path
     line = one_error(cli("chats", "copy", str(cid), "--clipboard", check=False))
     assert "no clipboard tool" in line
+
+
+def test_fork_keeps_the_history_up_to_a_message_and_links_the_parent(cli, chat, db_path):
+    cid, answer = chat
+    with Store(db_path) as store:
+        store.add_message(cid, "user", "and then?")
+        first = store.all_messages(cid)[0].id
+    forked = as_json(cli("chats", "fork", str(cid), "--at", str(answer), "--json"))
+    assert forked["id"] != cid and forked["parent_id"] == cid
+    assert get(db_path, forked["id"])[1] == ["show me code", get(db_path, cid)[1][1]]
+    assert len(get(db_path, cid)[1]) == 3  # the parent is as it was
+    assert f"forked from conversation {cid}" in cli("chats", "show", str(forked["id"])).stdout
+    assert "Forked" in cli("chats", "fork", str(cid), "--at", str(first)).stdout
+    assert "has no message 999" in one_error(cli("chats", "fork", str(cid), "--at", "999", check=False))
+    assert "has no message" in one_error(cli("chats", "fork", str(forked["id"]), "--at", str(first), check=False))

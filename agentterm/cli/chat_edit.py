@@ -1,4 +1,4 @@
-"""`agentterm chats rename|pin|unpin|archive|unarchive|tag|untag|clear|move|rm-message|copy`."""
+"""`agentterm chats rename|pin|unpin|archive|unarchive|tag|untag|clear|move|fork|rm-message|copy`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ def register(sub, common) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("agent", nargs="?", metavar="AGENT", help="the agent's name")
     target.add_argument("--none", action="store_true", help="link it to no agent (the default settings)")
+
+    p = action("fork", "branch a conversation into a new one holding its history up to a message", fork)
+    p.add_argument("--at", type=int, required=True, metavar="MESSAGE_ID",
+                   help="the last message the fork keeps (ids: `chats show ID --ids`)")
 
     p = sub.add_parser("rm-message", parents=[common], help="delete one message (ids: `chats show --ids`)")
     p.add_argument("message_id", type=int, metavar="MESSAGE_ID")
@@ -150,6 +154,17 @@ def move(ctx: Context) -> int:
     ctx.store.relink_conversation(conversation.id, agent.id if agent else None)
     where = f"agent {agent.name!r}" if agent else "no agent (the default settings)"
     return _report(ctx, [conversation.id], lambda c: f"Moved {c.id} to {where}.")
+
+
+def fork(ctx: Context) -> int:
+    [conversation] = _conversations(ctx, [ctx.args.id])
+    message = ctx.store.get_message(ctx.args.at)
+    if message is None or message.conversation_id != conversation.id:
+        raise CliError(f"conversation {conversation.id} has no message {ctx.args.at}.",
+                       f"See its message ids with `agentterm chats show {conversation.id} --ids`.")
+    forked = ctx.store.fork_conversation(conversation.id, message.id)
+    return _report(ctx, [forked.id], lambda c: f"Forked {conversation.id} at message {message.id} into {c.id}: "
+                                               f"{c.display_title}")
 
 
 def remove_message(ctx: Context) -> int:

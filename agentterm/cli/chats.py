@@ -95,6 +95,11 @@ def show_chat(ctx: Context) -> int:
         out_json(ctx.store.export_conversation(conversation.id))
         return 0
     out(f"# {conversation.display_title}")
+    parent = getattr(conversation, "parent_id", None)
+    if parent is not None:
+        at = getattr(conversation, "forked_from_message_id", None)
+        out(f"(forked from conversation {parent}{f' at message {at}' if at else ''}: "
+            f"`agentterm chats show {parent}`)")
     messages = ctx.store.all_messages(conversation.id)
     for message in messages:
         status = "" if message.status == "complete" else f" ({message.status})"
