@@ -73,3 +73,65 @@ def test_the_client_reads_any_stream_into_typed_events_or_one_clear_error(client
         assert text == drawn.expected and isinstance(events[-1], Finished)
     if not drawn.cut:
         assert (error is None) == drawn.complete, (error, drawn.pieces, drawn.finish)
+
+
+# --- the parser's pieces, split anywhere --------------------------------------------------------
+
+from hypothesis import strategies as st  # noqa: E402
+
+from agentterm.llm.stream import CUT, DONE, SSEDecoder, ThinkSplitter  # noqa: E402
+
+
+def split_at(text, cuts: list[int]) -> list:
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)])]
+
+
+def think_pieces(pieces: list[str]) -> tuple[str, str]:
+    splitter, thinking, text = ThinkSplitter(), [], []
+    for piece in pieces:
+        for is_thinking, part in [*splitter.feed(piece)]:
+            (thinking if is_thinking else text).append(part)
+    for is_thinking, part in splitter.end():
+        (thinking if is_thinking else text).append(part)
+    return "".join(thinking), "".join(text)
+
+
+@examples(150)
+@given(lead=st.sampled_from(["", "\n", "  \n"]), thought=st.text(max_size=30).filter(lambda t: "</think>" not in t),
+       answer=st.text(max_size=30), cuts=st.lists(st.integers(0, 200), max_size=8))
+def test_a_leading_think_block_split_anywhere_is_the_thinking_then_the_answer(lead, thought, answer, cuts):
+    whole = f"{lead}<think>{thought}</think>{answer}"
+    assert think_pieces(split_at(whole, cuts)) == (thought, answer.lstrip())
+
+
+@examples(150)
+@given(text=st.text(min_size=1, max_size=40).filter(lambda t: not t.lstrip().startswith("<think>")),
+       cuts=st.lists(st.integers(0, 200), max_size=8))
+def test_content_without_a_leading_think_block_split_anywhere_is_all_answer(text, cuts):
+    assert think_pieces(split_at(text, cuts)) == ("", text)
+
+
+@examples(150)
+@given(values=st.lists(st.dictionaries(st.text(max_size=5), st.text(max_size=8) | st.integers()), max_size=5),
+       crlf=st.booleans(), cuts=st.lists(st.integers(0, 2000), max_size=10))
+def test_an_event_stream_split_at_any_byte_gives_each_value_once(values, crlf, cuts):
+    import json
+
+    end = b"\r\n" if crlf else b"\n"
+    body = b"".join(b"data: " + json.dumps(v).encode() + end + end for v in values) + b"data: [DONE]" + end + end
+    decoder, out = SSEDecoder("host"), []
+    for piece in split_at(body, cuts):
+        out += decoder.feed(piece)
+        if out[-1:] == [DONE]:
+            break  # as the client does
+    else:
+        out += decoder.end()
+    assert out == [*values, DONE]
+    # Cut anywhere: a prefix of the values, then CUT when the cut fell inside a line.
+    for at in {c % (len(body) + 1) for c in cuts}:
+        cut = SSEDecoder("host")
+        head = cut.feed(body[:at])
+        head += [] if head[-1:] == [DONE] else cut.end()
+        got = [value for value in head if value is not CUT]
+        assert got == [*values, DONE][: len(got)] and CUT not in head[:-1]

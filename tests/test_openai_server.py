@@ -153,3 +153,22 @@ def test_runs_as_a_process_with_a_port_file_and_a_script(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_an_events_script_survives_its_json_form_bytes_and_all():
+    from tests.openai_responses import DONE, Events, chunk, response_to_dict
+
+    spec = Events([chunk({"content": "hi"}), b"data: {\"x\": \"\xff\"}\n\n", DONE], cut_at=40, end="drop")
+    again = response_from_dict(json.loads(json.dumps(response_to_dict(spec))))
+    assert again == spec and again.rendered() == spec.rendered()
+    assert b"".join(spec.rendered()) == (b"data: " + json.dumps(chunk({"content": "hi"})).encode())[:40]
+
+
+def test_an_events_stream_is_sent_byte_for_byte_then_cut(server):
+    from tests.openai_responses import Events
+
+    body = b"data: {\"a\": 1}\n\ndata: \xff\xfe half a li"
+    server.script(Events([body]), Events([body], cut_at=10))
+    for expected in (body, body[:10]):
+        status, _, raw = post(server.base_url, {"model": "m", "stream": True, "messages": []})
+        assert status == 200 and raw == expected

@@ -42,7 +42,8 @@ class SSEDecoder:
 
     def feed(self, piece: bytes) -> list[Any]:
         if b"\n" not in piece:
-            self.pending.append(piece)
+            if piece:
+                self.pending.append(piece)
             return []
         if self.pending:
             self.pending.append(piece)
