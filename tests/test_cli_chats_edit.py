@@ -116,3 +116,21 @@ def test_fork_keeps_the_history_up_to_a_message_and_links_the_parent(cli, chat, 
     assert "Forked" in cli("chats", "fork", str(cid), "--at", str(first)).stdout
     assert "has no message 999" in one_error(cli("chats", "fork", str(cid), "--at", "999", check=False))
     assert "has no message" in one_error(cli("chats", "fork", str(forked["id"]), "--at", str(first), check=False))
+
+
+def test_override_sets_and_clears_the_conversations_own_settings(cli, chat, db_path, tmp_path):
+    cid, _ = chat
+    prompt = tmp_path / "system.md"
+    prompt.write_text("Answer in French.")
+    line = cli("chats", "override", str(cid), "--model", "gpt-big", "--instructions-file", str(prompt)).stdout
+    assert line.strip() == f"{cid} answers with model gpt-big, its own instructions."
+    conversation, _ = get(db_path, cid)
+    assert (conversation.model, conversation.instructions_override) == ("gpt-big", "Answer in French.")
+    assert f"({cid} answers with model gpt-big" in cli("chats", "show", str(cid)).stdout
+    cli("chats", "override", str(cid), "--model", "")
+    assert get(db_path, cid)[0].model is None and get(db_path, cid)[0].instructions_override
+    cli("chats", "override", str(cid), "--clear")
+    assert get(db_path, cid)[0].instructions_override is None
+    assert "no provider 'nowhere'" in one_error(cli("chats", "override", str(cid), "--provider", "nowhere",
+                                                    check=False))
+    assert "nothing to change" in one_error(cli("chats", "override", str(cid), check=False))

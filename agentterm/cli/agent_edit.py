@@ -84,7 +84,7 @@ def _fields(ctx: Context) -> dict:
     if "allowed_tools" in fields and fields["allowed_tools"].strip().lower() in ("", "all"):
         fields["allowed_tools"] = None
     if args.instructions_file:
-        fields["instructions"] = _read_text(args.instructions_file)
+        fields["instructions"] = read_text(args.instructions_file)
     if args.status is not None:
         status = STATUS_INPUT.get(args.status.strip().lower())
         if status is None:
@@ -104,7 +104,7 @@ def _fields(ctx: Context) -> dict:
     return fields
 
 
-def _read_text(source: str) -> str:
+def read_text(source: str) -> str:
     try:
         return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -1,4 +1,4 @@
-"""`agentterm chats rename|pin|unpin|archive|unarchive|tag|untag|clear|move|fork|rm-message|copy`."""
+"""`agentterm chats rename|pin|unpin|archive|unarchive|tag|untag|clear|move|override|fork|rm-message|copy`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def register(sub, common) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("agent", nargs="?", metavar="AGENT", help="the agent's name")
     target.add_argument("--none", action="store_true", help="link it to no agent (the default settings)")
+
+    p = action("override", "this conversation's own model, provider or instructions for the next answers", override)
+    p.add_argument("--model", help='the model for the next answers ("" goes back to the agent\'s)')
+    p.add_argument("--provider", help='a provider profile of the config ("" goes back to the agent\'s)')
+    text = p.add_mutually_exclusive_group()
+    text.add_argument("--instructions", help='a system prompt used instead of the agent\'s ("" drops it)')
+    text.add_argument("--instructions-file", metavar="FILE", help="read that system prompt from FILE (- for stdin)")
+    p.add_argument("--clear", action="store_true", help="drop every override: the agent's settings again")
 
     p = action("fork", "branch a conversation into a new one holding its history up to a message", fork)
     p.add_argument("--at", type=int, required=True, metavar="MESSAGE_ID",
@@ -154,6 +162,36 @@ def move(ctx: Context) -> int:
     ctx.store.relink_conversation(conversation.id, agent.id if agent else None)
     where = f"agent {agent.name!r}" if agent else "no agent (the default settings)"
     return _report(ctx, [conversation.id], lambda c: f"Moved {c.id} to {where}.")
+
+
+def override(ctx: Context) -> int:
+    [conversation] = _conversations(ctx, [ctx.args.id])
+    args = ctx.args
+    changes = dict.fromkeys(("model", "provider", "instructions_override")) if args.clear else {}
+    if args.model is not None:
+        changes["model"] = args.model
+    if args.provider is not None:
+        if args.provider.strip() and args.provider.strip() not in ctx.settings.providers:
+            known = ", ".join(sorted(ctx.settings.providers)) or "none are configured"
+            raise CliError(f"there is no provider {args.provider!r} in the config.", f"The providers: {known}.")
+        changes["provider"] = args.provider
+    if args.instructions is not None:
+        changes["instructions_override"] = args.instructions
+    if args.instructions_file is not None:
+        from agentterm.cli.agent_edit import read_text
+
+        changes["instructions_override"] = read_text(args.instructions_file)
+    if not changes:
+        raise CliError("nothing to change.", "Give --model, --provider, --instructions or --clear.", code=2)
+    ctx.store.override_conversation(conversation.id, **changes)
+    return _report(ctx, [conversation.id], overrides_line)
+
+
+def overrides_line(c) -> str:
+    parts = [f"model {c.model}" if c.model else "", f"provider {c.provider}" if c.provider else "",
+             "its own instructions" if c.instructions_override else ""]
+    said = ", ".join(p for p in parts if p)
+    return f"{c.id} answers with {said}." if said else f"{c.id} answers with its agent's settings."
 
 
 def fork(ctx: Context) -> int:

@@ -95,9 +95,13 @@ def show_chat(ctx: Context) -> int:
         out_json(ctx.store.export_conversation(conversation.id))
         return 0
     out(f"# {conversation.display_title}")
-    parent = getattr(conversation, "parent_id", None)
+    if conversation.model or conversation.provider or conversation.instructions_override:
+        from agentterm.cli.chat_edit import overrides_line
+
+        out(f"({overrides_line(conversation)})")
+    parent = conversation.parent_id
     if parent is not None:
-        at = getattr(conversation, "forked_from_message_id", None)
+        at = conversation.forked_from_message_id
         out(f"(forked from conversation {parent}{f' at message {at}' if at else ''}: "
             f"`agentterm chats show {parent}`)")
     messages = ctx.store.all_messages(conversation.id)
