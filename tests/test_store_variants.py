@@ -97,3 +97,18 @@ def test_search_finds_the_variant_shown_not_the_superseded_ones(store):
     assert store.search("albatross") == []
     store.select_variant(prompt.id, 1)
     assert [hit.message_id for hit in store.search("albatross")] == [old.id]
+
+
+def test_deleting_the_answer_shown_shows_the_newest_other_variant(store):
+    conversation, prompt, first = answered(store, "one")
+    for text in ("two", "three"):
+        retry = store.add_message(conversation.id, "assistant", "", status="streaming",
+                                  reply_to=prompt.id, variant=store.new_variant(prompt.id))
+        store.update_message(retry.id, content=text, status="complete")
+    store.select_variant(prompt.id, 2)
+    [shown] = store.variant_messages(prompt.id, 2)
+    store.delete_message(shown.id)
+    assert context(store, conversation.id) == ["Tell me a joke", "three"]
+    store.delete_message(first.id)  # a superseded one: the shown one stays
+    assert context(store, conversation.id) == ["Tell me a joke", "three"]
+    assert store.variants(prompt.id) == [3]

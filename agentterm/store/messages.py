@@ -190,9 +190,18 @@ class MessagesMixin(StoreConnection):
         return row
 
     def delete_message(self, mid: int) -> None:
+        """Delete one message (with its tool calls). Deleting the last row of the answer shown
+        shows the newest other variant of it, if there is one."""
         with self._write():
-            if self._run("DELETE FROM messages WHERE id = ?", [mid]).rowcount == 0:
+            row = self._one("SELECT reply_to, variant, superseded FROM messages WHERE id = ?", [mid])
+            if row is None:
                 raise GoneError(f"There is no message with id {mid}.", message_id=mid)
+            self._run("DELETE FROM messages WHERE id = ?", [mid])
+            if row["reply_to"] is not None and not row["superseded"]:
+                if self._shown_variant(row["reply_to"]) is None:
+                    others = self.variants(row["reply_to"])
+                    if others:
+                        self._select_variant(row["reply_to"], others[-1])
 
     def get_message(self, mid: int) -> Message | None:
         rows = self._query(f"{MESSAGE} WHERE id = ?", [mid])
