@@ -155,3 +155,13 @@ def test_thinking_is_dimmed_on_a_terminal(env, server):
         proc.close()
     assert b"\x1b[2mPondering deeply." in proc.output
     assert proc.output.index(b"Pondering") < proc.output.index(b"The answer.")
+
+
+def test_a_key_the_server_echoes_in_the_answer_is_neither_printed_nor_stored(env, server, db_path):
+    server.script(Stream(text=f"Your key is {TEST_KEY}, keep it safe.", chunk_size=3))
+
+    result = ask(env, "what is my key?")  # ask() checks stdout and stderr for the key
+
+    assert result.returncode == 0
+    assert "[key hidden], keep it safe." in result.stdout.decode()
+    assert not rows(db_path, f"SELECT id FROM messages WHERE content LIKE '%{TEST_KEY}%'")

@@ -14,6 +14,35 @@ DIM, RESET = "\x1b[2m", "\x1b[0m"
 NO_TERMINAL = "there is no terminal to ask on"
 
 
+class ScrubFilter:
+    """llm.scrub for a stream: a key split across chunks is hidden too.
+
+    Keys hold no whitespace, so the last word of what came is held back until the next
+    whitespace (or the end) shows it whole.
+    """
+
+    MAX_HOLD = 256
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, chunk: str) -> str:
+        from agentterm.llm import scrub
+
+        text = self._held + chunk
+        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+        if len(text) - cut > self.MAX_HOLD:
+            cut = len(text)
+        self._held = text[cut:]
+        return scrub(text[:cut])
+
+    def flush(self) -> str:
+        from agentterm.llm import scrub
+
+        held, self._held = self._held, ""
+        return scrub(held)
+
+
 class TurnPrinter:
     """Shows each engine event; remembers how the turn ended for the exit status."""
 
@@ -21,7 +50,9 @@ class TurnPrinter:
         from agentterm.sanitize import EscapeFilter
 
         self.escapes = EscapeFilter()
+        self.secrets = ScrubFilter()
         self.thinking_escapes = EscapeFilter()
+        self.thinking_secrets = ScrubFilter()
         self.dim = sys.stderr.isatty()
         self.thinking_open = False
         self.auto_approve = auto_approve
@@ -37,7 +68,7 @@ class TurnPrinter:
 
         if isinstance(event, engine.TextDelta):
             self._end_thinking()
-            sys.stdout.write(self.escapes.feed(event.text))
+            sys.stdout.write(self.escapes.feed(self.secrets.feed(event.text)))
             sys.stdout.flush()
             self.text_seen = self.text_seen or bool(event.text.strip())
         elif isinstance(event, engine.ThinkingDelta):
@@ -45,7 +76,7 @@ class TurnPrinter:
                 if not self.thinking_open:
                     sys.stderr.write(DIM)
                     self.thinking_open = True
-                sys.stderr.write(self.thinking_escapes.feed(event.text))
+                sys.stderr.write(self.thinking_escapes.feed(self.thinking_secrets.feed(event.text)))
                 sys.stderr.flush()
         elif isinstance(event, engine.ApprovalAsked):
             self._end_thinking()
@@ -64,11 +95,12 @@ class TurnPrinter:
 
     def close(self) -> str:
         self._end_thinking()
-        return self.escapes.flush()
+        return self.escapes.feed(self.secrets.flush()) + self.escapes.flush()
 
     def _end_thinking(self) -> None:
         if self.thinking_open:
-            sys.stderr.write(self.thinking_escapes.flush() + RESET + "\n")
+            tail = self.thinking_escapes.feed(self.thinking_secrets.flush()) + self.thinking_escapes.flush()
+            sys.stderr.write(tail + RESET + "\n")
             sys.stderr.flush()
             self.thinking_open = False
 

@@ -11,10 +11,8 @@ from agentterm.models import Message
 
 
 def _scrub(text: str) -> str:
-    try:
-        from agentterm.llm import scrub  # type: ignore[attr-defined]
-    except ImportError:
-        from agentterm.llm.errors import scrub
+    from agentterm.llm import scrub
+
     return scrub(text)
 
 

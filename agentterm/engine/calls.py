@@ -153,13 +153,17 @@ class CallRunner:
         self.results[call.call_id] = text
         return row
 
-    async def cancel_open(self) -> None:
-        """A stop: calls not finished are marked cancelled (best effort: the turn is ending)."""
+    async def close_open(self, status: str) -> None:
+        """The turn ends with calls not finished: each marked `status` (cancelled on a stop,
+        interrupted on a store fault), now or, if the store refuses, as soon as it allows."""
+        from agentterm.engine.writes import keep_for_later
+
         for call_id in list(self.open):
             try:
-                await self._update(call_id, status="cancelled", ended=True)
-            except Exception:  # noqa: BLE001 - the store failing too: recovery marks it later
-                pass
+                await self._update(call_id, status=status, ended=True)
+            except Exception:  # noqa: BLE001 - the store failing too: written later
+                keep_for_later(self.turn.astore, self.rows[call_id].id, {"status": status, "ended": True},
+                               method="update_tool_call")
         self.open.clear()
 
     def request_messages(self, text: str) -> list[dict[str, Any]]:

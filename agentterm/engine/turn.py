@@ -232,6 +232,7 @@ class _Turn:
                         yield event
             except StoreFault as fault:
                 self.done = True
+                await calls.close_open("interrupted")
                 yield await self._fault_ended(writer, fault)
                 return
             except (asyncio.CancelledError, GeneratorExit):
@@ -239,6 +240,7 @@ class _Turn:
                 raise
             except Exception as error:  # noqa: BLE001 - the model's errors (LLMError) and any other
                 self.done = True
+                await calls.close_open("interrupted")
                 yield await self._failed(writer, error, first=first)
                 return
         finally:
@@ -361,7 +363,7 @@ class _Turn:
 
     async def _stopped(self, writer: AnswerWriter, calls: CallRunner) -> None:
         """A stop: the partial answer stored as interrupted, a running call marked cancelled."""
-        await calls.cancel_open()
+        await calls.close_open("cancelled")
         await writer.finish("interrupted", extra={"stopped": True})
 
     async def _drop_if_empty(self) -> None:

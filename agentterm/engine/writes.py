@@ -33,16 +33,13 @@ def replaced(message: Any, **fields: Any) -> Any:
 
 
 # Final writes that failed, by store, retried by the next turn (or by retry_pending) so the
-# answer shown reaches the file as soon as the store allows.
-_pending: weakref.WeakKeyDictionary[Any, dict[int, dict[str, Any]]] = weakref.WeakKeyDictionary()
+# answer shown reaches the file as soon as the store allows. Keyed by (method, row id).
+_pending: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
-def keep_for_later(astore: Any, message_id: int, changes: dict[str, Any]) -> None:
-    _pending.setdefault(sync_store(astore), {})[message_id] = changes
-
-
-def forget(astore: Any, message_id: int) -> None:
-    _pending.get(sync_store(astore), {}).pop(message_id, None)
+def keep_for_later(astore: Any, message_id: int, changes: dict[str, Any],
+                   method: str = "update_message") -> None:
+    _pending.setdefault(sync_store(astore), {})[(method, message_id)] = changes
 
 
 def has_pending(astore: Any) -> bool:
@@ -57,19 +54,22 @@ async def retry_pending(astore: Any, *, for_seconds: float = 0.0, interval: floa
     import asyncio
 
     from agentterm.engine.stores import as_async
+    from agentterm.store import GoneError
 
     astore = as_async(astore)
     deadline = time.monotonic() + for_seconds
     while True:
         waiting = _pending.get(sync_store(astore), {})
-        for message_id, changes in list(waiting.items()):
+        for key, changes in list(waiting.items()):
+            method, row_id = key
             try:
-                await astore.update_message(message_id, **changes)
-            except Exception as error:  # noqa: BLE001 - still failing: kept for the next try
-                if "no message" in str(error).lower():
-                    waiting.pop(message_id, None)  # purged meanwhile: nothing left to write to
+                await getattr(astore, method)(row_id, **changes)
+            except GoneError:
+                waiting.pop(key, None)  # purged meanwhile: nothing left to write to
                 continue
-            waiting.pop(message_id, None)
+            except Exception:  # noqa: BLE001 - still failing: kept for the next try
+                continue
+            waiting.pop(key, None)
         if not waiting or time.monotonic() >= deadline:
             return not waiting
         await asyncio.sleep(interval)
