@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 
 from tests.hostile import examples, streams
@@ -55,8 +54,6 @@ def test_ask_shows_and_stores_the_same_answer_or_one_clear_line(server, tmp_path
     check_ask(*ask_through(server, tmp_path, drawn))
 
 
-@pytest.mark.xfail(strict=True, reason="reply flow (engine): a turn of tool calls only is stored as an "
-                   "error and `ask` exits 0 printing nothing; see /work/coord/NOTES.md")
 def test_ask_on_an_answer_of_tool_calls_only_is_one_clear_line(server, tmp_path):
     """Issue 8.19: a stream holding only tool calls made `ask` print nothing and exit 0."""
     from tests.hostile import TOOL_CALLS_ONLY
@@ -66,8 +63,6 @@ def test_ask_on_an_answer_of_tool_calls_only_is_one_clear_line(server, tmp_path)
     assert result.returncode != 0 or rows[0][1]
 
 
-@pytest.mark.xfail(strict=True, reason="reply flow (engine): answer text is stored and printed unscrubbed; "
-                   "agentterm.llm.scrub is there to apply; see /work/coord/NOTES.md")
 def test_ask_never_prints_nor_stores_a_key_the_server_echoes(server, tmp_path):
     from tests.hostile import Piece, drawn_of
     from tests.openai_responses import chunk

@@ -83,7 +83,10 @@ class TurnPrinter:
             event.future.set_result(await self._approval(event.call))
         elif isinstance(event, engine.ToolResult):
             self._end_thinking()
-            self._line(call_line(event.call))
+            from agentterm.engine.calls import NO_TOOLS
+
+            if event.call.result != NO_TOOLS:  # the turn's own error line says that one
+                self._line(call_line(event.call))
         elif isinstance(event, engine.AnswerFinished):
             if not getattr(event.message, "tool_calls", None):
                 self.answered = True
