@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -98,3 +99,21 @@ def test_edit_prompt_of_a_conversation_without_prompts_is_one_line(run, server, 
     with Store(db_path) as store:
         cid = store.create_conversation(None, "Empty").id
     assert "no prompt to edit" in one_error(run("chats", "edit-prompt", str(cid), "hello", check=False))
+
+
+def test_variants_lists_every_answer_and_selects_the_one_shown(run, server, db_path):
+    cid = answered(db_path)
+    server.script(Stream(text="A second answer."))
+    run("chats", "regenerate", str(cid))
+    with Store(db_path) as store:
+        prompt = store.all_messages(cid)[0].id
+    listed = run("chats", "variants", str(cid)).stdout
+    assert "1/2  The first answer." in listed and "* 2/2  A second answer." in listed
+
+    run("chats", "variants", str(cid), "--prompt", str(prompt), "--select", "1")
+    with Store(db_path) as store:
+        assert [m.content for m in store.all_messages(cid)] == ["tell me", "The first answer."]
+    [item] = json.loads(run("chats", "variants", str(cid), "--json").stdout)
+    assert [(a["variant"], a["shown"]) for a in item["answers"]] == [(1, True), (2, False)]
+    assert "has no answer 7" in one_error(run("chats", "variants", str(cid), "--prompt", str(prompt),
+                                              "--select", "7", check=False))

@@ -120,7 +120,7 @@ def test_kill_9_of_ask_keeps_the_prompt_and_the_streamed_text(setup, server):
     shown = run_cli("chats", "show", "1", env=env)
     text = shown.stdout.decode()
     assert shown.returncode == 0 and "## assistant (interrupted)" in text and content in text
-    assert "agentterm ask --retry --conversation 1" in text
+    assert "agentterm chats regenerate 1" in text and "agentterm chats continue 1" in text
     retried = run_cli("ask", "--retry", env=env)
     assert retried.returncode == 0, retried.stderr
     assert retried.stdout.decode().strip() == "Answered again."

@@ -115,8 +115,8 @@ def show_chat(ctx: Context) -> int:
             out(f"[error: {message.extra['error']}]")
     last = messages[-1] if messages else None
     if last is not None and last.role == "assistant" and last.status in ("interrupted", "error"):
-        out(f"\n[the answer was cut off and its text is kept: `agentterm ask --retry --conversation "
-            f"{conversation.id}` answers again]")
+        out(f"\n[the answer was cut off and its text is kept: `agentterm chats continue {conversation.id}` "
+            f"extends it, `agentterm chats regenerate {conversation.id}` answers again]")
     return 0
 
 
