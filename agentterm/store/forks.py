@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 from agentterm.models import Conversation
 from agentterm.store.connection import StoreConnection, now_iso
 from agentterm.store.errors import StoreError
 from agentterm.store.validation import clean_title
 
-# The copied context, numbered 1, 2, ... in id order; `last_user` numbers the prompt each row
-# answers (the user message before it), so copies can point at the copied prompt.
-_NUMBERED = """
-    SELECT m.*, max(CASE WHEN m.role = 'user' THEN m.n END)
-                    OVER (ORDER BY m.id ROWS UNBOUNDED PRECEDING) AS last_user
-      FROM (SELECT *, row_number() OVER (ORDER BY id) AS n FROM messages
-             WHERE conversation_id = :cid AND superseded = 0 AND id <= :at) m
-"""
 _COPIED = (
     "role, content, status, tool_call_id, tool_name, extra, model, agent_version,"
     " prompt_tokens, completion_tokens, created_at, edited_at, thinking"
 )
-_OPEN = "('pending', 'approval', 'running')"
+_CALL_COLUMNS = (
+    "call_id, call_index, name, server, tool, arguments, status, result, error, reason,"
+    " created_at, started_at, ended_at"
+)
+_OPEN = ("pending", "approval", "running")
+# The copied context: in id order straight off messages_context, no sort.
+_CONTEXT = "conversation_id = :cid AND superseded = 0 AND id <= :at"
 
 
 class ForksMixin(StoreConnection):
@@ -53,38 +53,54 @@ class ForksMixin(StoreConnection):
                  cid, at_message_id, source.model, source.provider,
                  source.instructions_override],
             ).lastrowid
-            base = self._one("SELECT seq FROM sqlite_sequence WHERE name = 'messages'")
-            base = base["seq"] if base else 0
-            params = {"cid": cid, "at": at_message_id, "new": new, "base": base}
-            # Rows inserted in order under the write lock take ids base+1, base+2 ... (checked
-            # below), so row n's copy is base+n, and its prompt's copy base+last_user.
+            params = {"cid": cid, "at": at_message_id, "new": new}
             self._run(
-                f"INSERT INTO messages (conversation_id, {_COPIED}, reply_to, variant, superseded)"
+                f"INSERT INTO messages (conversation_id, {_COPIED})"
                 f" SELECT :new, role, content,"
                 f" CASE status WHEN 'streaming' THEN 'interrupted' ELSE status END,"
                 f" tool_call_id, tool_name, extra, model, agent_version, prompt_tokens,"
-                f" completion_tokens, created_at, edited_at, thinking,"
-                f" CASE WHEN role IN ('assistant', 'tool') AND last_user IS NOT NULL"
-                f" THEN :base + last_user END, 1, 0"
-                f" FROM ({_NUMBERED}) ORDER BY id",
+                f" completion_tokens, created_at, edited_at, thinking"
+                f" FROM messages WHERE {_CONTEXT} ORDER BY id",
                 params,
             )
-            check = self._one(
-                "SELECT min(id) AS first, max(id) AS last, count(*) AS n FROM messages"
-                " WHERE conversation_id = ?",
-                [new],
-            )
-            if check["n"] and (check["first"] != base + 1 or check["last"] != base + check["n"]):
-                raise StoreError("The fork could not number its messages; nothing was forked.")
+            # Each copied answer answers the copied prompt before it (as the originals do).
             self._run(
-                "INSERT INTO tool_calls (message_id, call_id, call_index, name, server, tool,"
-                " arguments, status, result, error, reason, created_at, started_at, ended_at)"
-                f" SELECT :base + src.n, t.call_id, t.call_index, t.name, t.server, t.tool,"
-                f" t.arguments, CASE WHEN t.status IN {_OPEN} THEN 'interrupted' ELSE t.status END,"
-                " t.result, t.error, t.reason, t.created_at, t.started_at, t.ended_at"
-                f" FROM ({_NUMBERED}) src JOIN tool_calls t ON t.message_id = src.id"
-                " ORDER BY t.id",
+                "UPDATE messages SET reply_to = (SELECT max(u.id) FROM messages u"
+                " WHERE u.conversation_id = :new AND u.role = 'user' AND u.id < messages.id)"
+                " WHERE conversation_id = :new AND role IN ('assistant', 'tool')",
                 params,
             )
+            self._copy_tool_calls(params)
             self.set_tags(new, source.tags)
         return self._require_conversation(new)
+
+    def _copy_tool_calls(self, params: dict) -> None:
+        """The copied answers' tool calls, each on the copy of its message (copies were
+        inserted in the originals' order, so the nth original maps to the nth copy)."""
+        asked = self._query(
+            f"SELECT id FROM messages WHERE {_CONTEXT} AND role = 'assistant'"
+            " AND EXISTS (SELECT 1 FROM tool_calls t WHERE t.message_id = messages.id)"
+            " ORDER BY id",
+            params,
+        )
+        if not asked:
+            return
+        old = [row["id"] for row in self._query(
+            f"SELECT id FROM messages WHERE {_CONTEXT} ORDER BY id", params)]
+        copies = [row["id"] for row in self._query(
+            "SELECT id FROM messages WHERE conversation_id = :new ORDER BY id", params)]
+        copy_of = dict(zip(old, copies, strict=True))
+        calls = self._query(
+            f"SELECT message_id, {_CALL_COLUMNS} FROM tool_calls"
+            " WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            [json.dumps([row["id"] for row in asked])],
+        )
+        for call in calls:
+            call["message_id"] = copy_of[call["message_id"]]
+            if call["status"] in _OPEN:
+                call["status"] = "interrupted"
+        self._run_many(
+            f"INSERT INTO tool_calls (message_id, {_CALL_COLUMNS})"
+            f" VALUES ({', '.join('?' * (len(calls[0])))})",
+            [list(call.values()) for call in calls],
+        )
