@@ -78,6 +78,7 @@ def test_the_command_value_and_its_output_are_secrets(tmp_path):
 def test_a_pasted_key_as_the_command_is_not_named_when_it_fails():
     pasted = "gsk_pasted9876543210zyxwvu"
     provider = ProviderConfig(name="p", api_key_cmd=pasted)
+    assert pasted not in repr(provider)  # crash screens print reprs
     with pytest.raises(Exception) as caught:
         provider.resolve_api_key()
     assert pasted not in str(caught.value) and "it may be a key" in str(caught.value)

@@ -94,7 +94,7 @@ class ProviderConfig:
     def __repr__(self) -> str:
         # Crash screens and logs print reprs; a command line may embed a secret, so show its program only.
         cmd = self.command()
-        shown_cmd = f"<{cmd[0]!r} ...>" if cmd else None
+        shown_cmd = f"<{scrub(cmd[0])!r} ...>" if cmd else None
         return (
             f"ProviderConfig(name={self.name!r}, base_url={self.base_url!r}, "
             f"api_key_env={self.api_key_env!r}, api_key_cmd={shown_cmd}, model={self.model!r}, "
