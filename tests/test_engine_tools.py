@@ -15,6 +15,7 @@ from agentterm.engine import (
     ApprovalAsked,
     ToolCallArguments,
     ToolCallReady,
+    ToolCallRunning,
     ToolCallStarted,
     ToolResult,
     run_turn,
@@ -54,7 +55,10 @@ async def test_a_call_split_in_pieces_runs_and_its_result_goes_back_to_the_model
     pieces = "".join(e.text for e in events if isinstance(e, ToolCallArguments))
     assert pieces == '{"zone": "UTC", "format": "iso"}'
     kinds = [type(e) for e in events]
-    assert kinds.index(ToolCallStarted) < kinds.index(ToolCallReady) < kinds.index(ToolResult)
+    assert (kinds.index(ToolCallStarted) < kinds.index(ToolCallReady) < kinds.index(ToolCallRunning)
+            < kinds.index(ToolResult))
+    running = next(e.call for e in events if isinstance(e, ToolCallRunning))
+    assert running.status == "running" and running.started_at is not None
     assert [e.call.status for e in events if isinstance(e, ToolResult)] == ["done"]
     assert model.requests[0]["tools"][0]["function"]["name"] == "now"
     asked, results = tool_exchange(model.requests[1])

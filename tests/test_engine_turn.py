@@ -272,3 +272,31 @@ async def test_a_retry_that_fails_before_its_first_token_leaves_the_old_answer_s
     assert isinstance(failed, AnswerFailed) and failed.message is None
     assert type(failed.error).__name__ == "ServerError"
     assert [(m.content, m.status) for m in store.all_messages(conversation.id)] == before
+
+
+async def test_a_conversations_own_model_and_instructions_come_before_its_agents(store):
+    agent = store.create_agent("Base", instructions="Agent's words.", model="agent-model")
+    conversation = store.create_conversation(agent_id=agent.id)
+    store.override_conversation(conversation.id, model="own-model", instructions_override="Own words.")
+    model = ScriptedModel(text("Fine."))
+
+    await collect(store, model, conversation.id, "hi")
+
+    assert model.requests[0]["model"] == "own-model"
+    assert model.requests[0]["messages"][0] == {"role": "system", "content": "Own words."}
+
+
+async def test_an_answer_whose_writer_died_can_be_retried_and_a_live_one_cannot(store):
+    from tests.store_helpers import stale
+
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "question")
+    cut = store.add_message(conversation.id, "assistant", "half", status="streaming")
+
+    live = await collect(store, ScriptedModel(text("no")), conversation.id, None, mode="retry")
+    assert last(live).error.code == "still_streaming"
+
+    stale(store, cut.id)
+    events = await collect(store, ScriptedModel(text("Whole answer.")), conversation.id, None, mode="retry")
+    assert last(events).message.content == "Whole answer."
+    assert store.get_message(cut.id).status == "interrupted"

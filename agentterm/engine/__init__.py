@@ -13,6 +13,7 @@ from agentterm.engine.events import (
     ThinkingDelta,
     ToolCallArguments,
     ToolCallReady,
+    ToolCallRunning,
     ToolCallStarted,
     ToolResult,
     UsageReported,
@@ -27,7 +28,7 @@ from agentterm.engine.writes import retry_pending
 __all__ = [
     "AnswerFailed", "AnswerFinished", "AnswerStarted", "Approval", "ApprovalAsked", "CONTINUE_PROMPT",
     "EngineError", "Event", "FLUSH_INTERVAL", "MAX_PROMPT_CHARS", "MAX_STEPS", "ModelClient",
-    "PromptStored", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady",
+    "PromptStored", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady", "ToolCallRunning",
     "ToolCallStarted", "ToolResult", "TurnRefused", "UsageReported", "auto_title", "cancel_title",
     "prompt_not_text", "prompt_too_long", "refuse_agent", "request_messages", "retry_pending", "run_turn", "start_title",
 ]

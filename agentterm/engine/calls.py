@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentterm.engine.answer import AnswerWriter, _scrub
 from agentterm.engine.assemble import PendingCall
-from agentterm.engine.events import Approval, ApprovalAsked, Event, ToolCallReady, ToolResult
+from agentterm.engine.events import Approval, ApprovalAsked, Event, ToolCallReady, ToolCallRunning, ToolResult
 from agentterm.engine.request import DENIED_RESULT, assistant_with_calls, tool_message
 from agentterm.engine.writes import guarded
 
@@ -97,7 +97,8 @@ class CallRunner:
                 else:
                     if approval.decision == "always":
                         await self._always(spec)
-                    status, text = await self._call(call.call_id, spec, arguments)
+                    yield ToolCallRunning(await self._update(call.call_id, status="running", started=True))
+                    status, text = await self._call(spec, arguments)
             yield ToolResult(await self._finish(writer, call, status, text, reason))
 
     def _needs_approval(self, spec: Any) -> bool:
@@ -125,8 +126,7 @@ class CallRunner:
         if agent is not None:
             await guarded(self.turn.astore.allow_tool, agent.id, qualified(spec))
 
-    async def _call(self, call_id: str, spec: Any, arguments: dict[str, Any]) -> tuple[str, str]:
-        await self._update(call_id, status="running", started=True)
+    async def _call(self, spec: Any, arguments: dict[str, Any]) -> tuple[str, str]:
         try:
             outcome = await self.turn.watch.wait(self.turn.tools.call(spec, arguments))
         except asyncio.CancelledError:

@@ -28,6 +28,7 @@ AGENT_INACTIVE = "agent_inactive"
 PROMPT_TOO_LONG = "prompt_too_long"
 PROMPT_INVALID = "prompt_invalid"
 NOTHING_TO_ANSWER = "nothing_to_answer"
+STILL_STREAMING = "still_streaming"
 # ... and ended after the prompt was stored.
 STORE_FAILED = "store_failed"
 CONVERSATION_GONE = "conversation_gone"

@@ -76,6 +76,13 @@ class ApprovalAsked:
 
 
 @dataclass
+class ToolCallRunning:
+    """A call was allowed and runs now (its row is `running` with its start time)."""
+
+    call: Any  # models.ToolCall
+
+
+@dataclass
 class ToolResult:
     """A call ended (done, failed, denied, cancelled); its result is stored before the next request."""
 
@@ -103,4 +110,4 @@ class AnswerFailed:
 
 
 Event = (PromptStored | AnswerStarted | TextDelta | ThinkingDelta | ToolCallStarted | ToolCallArguments
-         | ToolCallReady | ApprovalAsked | ToolResult | UsageReported | AnswerFinished | AnswerFailed)
+         | ToolCallReady | ApprovalAsked | ToolCallRunning | ToolResult | UsageReported | AnswerFinished | AnswerFailed)

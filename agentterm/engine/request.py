@@ -12,8 +12,9 @@ INTERRUPTED_RESULT = "The call was interrupted before it returned a result."
 DENIED_RESULT = "Cancelled: the user denied this call"
 
 
-def request_messages(agent: Agent | None, history: list[Message]) -> list[dict[str, Any]]:
-    """The agent's instructions, then the history as a model should see it.
+def request_messages(agent: Agent | None, history: list[Message], *,
+                     instructions: str | None = None) -> list[dict[str, Any]]:
+    """The instructions (`instructions` when given, else the agent's), then the history as a model should see it.
 
     An assistant message with tool calls is followed by one `tool` message per call, in the
     calls' order, whatever order the rows are in (an imported exchange may have them
@@ -22,8 +23,10 @@ def request_messages(agent: Agent | None, history: list[Message]) -> list[dict[s
     empty answers and superseded variants are left out.
     """
     messages: list[dict[str, Any]] = []
-    if agent is not None and agent.instructions.strip():
-        messages.append({"role": "system", "content": agent.instructions})
+    if instructions is None and agent is not None:
+        instructions = agent.instructions
+    if instructions and instructions.strip():
+        messages.append({"role": "system", "content": instructions})
     rows = [m for m in history if not getattr(m, "superseded", False)]
     results = {m.tool_call_id: m for m in rows if m.role == "tool" and m.tool_call_id}
     claimed = {call.call_id for m in rows if m.role == "assistant"

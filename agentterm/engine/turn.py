@@ -140,13 +140,18 @@ class _Turn:
                 raise TurnRefused(errors.PROMPT_TOO_LONG, why, "Send a shorter prompt, or the long text as several.")
             if why := prompt_not_text(self.prompt):
                 raise TurnRefused(errors.PROMPT_INVALID, why, "Send it again as UTF-8 text.")
-        self.resolved_model = self.client.resolve_model(self._provider, self.model_override
-                                                        or (self.agent.model if self.agent else None))
+        # A conversation's own model, provider and instructions come before its agent's.
+        self.resolved_model = self.client.resolve_model(
+            self._provider, self.model_override or getattr(conversation, "model", None)
+            or (self.agent.model if self.agent else None))
         if self.mode == "send":
             message = await guarded(astore.add_message, self.conversation_id, "user", self.prompt)
             self.prompt_stored = True
             self.reply_to, self.variant = message.id, 1
         # Read once, after the prompt is stored: a long conversation's history is the costly read.
+        if self.mode != "send":
+            # An answer whose writer died is marked interrupted, so it can be retried or continued.
+            await guarded(astore.recover_interrupted)
         history = await guarded(astore.all_messages, self.conversation_id)
         if self.mode != "send":
             history = await self._again(history)
@@ -155,6 +160,9 @@ class _Turn:
     async def _again(self, history: list[Message]) -> list[Message]:
         """For retry and continue: the prompt answered again, and what the model sees before it."""
         last = history[-1] if history else None
+        if last is not None and last.role != "user" and last.status == "streaming":
+            raise TurnRefused(errors.STILL_STREAMING, "The answer is still streaming, perhaps in another agentterm.",
+                              "Wait for it to end, or stop it where it streams.")
         if (self.mode == "continue" and last is not None and last.role == "assistant"
                 and last.status in ("interrupted", "error") and last.content):
             self.existing = last
@@ -175,10 +183,12 @@ class _Turn:
 
     @property
     def _provider(self) -> str | None:
-        return self.agent.provider if self.agent else None
+        own = getattr(self.conversation, "provider", None)
+        return own or (self.agent.provider if self.agent else None)
 
     async def _steps(self, history: list[Message]) -> AsyncIterator[Event]:
-        messages = request_messages(self.agent, history)
+        messages = request_messages(self.agent, history,
+                                    instructions=getattr(self.conversation, "instructions_override", None))
         if self.existing is not None:
             messages.append({"role": "user", "content": CONTINUE_PROMPT})
         calls = CallRunner(self)
