@@ -86,3 +86,47 @@ async def test_a_long_streamed_answer_spans_several_widgets(settings, store, cli
         pane.post_message(ChatPane.ReplyFinished(finished))
         await settle(pilot)
         assert "".join(b.source for b in view.query(MarkdownText)) == text
+
+
+TABLE = ("Intro.\n\n| id | name | note |\n|---:|------|------|\n"
+         + "".join(f"| {i} | row {i} | a **note** for row {i} |\n" for i in range(4000)) + "\nAfter.\n")
+
+
+def _cells(lines) -> list[str]:
+    return [" ".join(line.plain.replace("─", "").replace("┼", "").replace("│", " ").split())
+            for line in lines]
+
+
+def test_a_long_table_is_cut_between_rows_and_reads_as_one_table():
+    pieces = segments(TABLE)
+    assert "".join(pieces) == TABLE
+    assert len(pieces) > 50 and max(len(piece) for piece in pieces) < 2 * SEGMENT_CHARS
+    opened = fences(pieces)
+    assert opened[0] is None and all(o == "| id | name | note |\n|---:|------|------|" for o in opened[1:])
+    # Each later piece is laid out under the table's header, which it does not show again.
+    whole = _cells(render_lines(TABLE, 60))
+    cut = _cells(line for piece, context in zip(pieces, opened) for line in render_lines(piece, 60, context))
+    assert cut == whole
+
+
+def test_a_huge_chunk_is_cut_in_one_pass_even_without_a_line_end():
+    text = "word " * 400_000  # 2 MB, one line
+    pieces = segments(text)
+    assert "".join(pieces) == text and max(len(piece) for piece in pieces) <= 8 * SEGMENT_CHARS
+
+
+async def test_a_conversation_with_a_huge_table_lays_out_only_what_is_near_the_screen(
+        settings, store, client, server):
+    conversation = seed_conversation(store, "Table", [("the table", TABLE)], age=timedelta(hours=1))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        view = app.main_screen.chat_pane.chat_view.views[-1]
+        # Its end is shown and laid out; its start waits until the user scrolls up to it.
+        assert view.unmounted and view.mounted_chars < len(TABLE) // 20
+        shown = "\n".join("".join(segment.text for segment in strip)
+                          for strip in app.screen._compositor.render_strips())
+        assert "row 3999" in shown and "After." in shown
+        await pilot.press(*"still typing")
+        assert app.main_screen.chat_pane.prompt_input.text == "still typing"

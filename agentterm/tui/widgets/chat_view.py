@@ -16,6 +16,7 @@ from agentterm.models import Conversation, Message
 from agentterm.store import Store
 from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.message import MessageView
+from agentterm.tui.widgets.segments import SEGMENT_CHARS
 
 WINDOW = 50
 FIRST = 8
@@ -28,6 +29,8 @@ BATCH_PAUSE = 1 / 60
 FILL_DELAY = 0.1
 """The rest of the window waits this long (seconds), so the first screenful is drawn at once."""
 STREAM_KEEP = 6
+COMPLETE_CHARS = 6_000
+"""Of a long answer's start, this much is mounted in the background; the rest on scrolling up."""
 
 
 def _batch_size(views: Iterable[MessageView], count: int, chars: int) -> int:
@@ -181,11 +184,37 @@ class ChatView(VerticalScroll, can_focus=True):
             self._filling = False
 
     async def _complete(self, views: Sequence[MessageView], keep: MessageView | None) -> None:
-        """Mount the rest of long answers, the lowest first."""
+        """Mount the rest of long answers, the lowest first, up to COMPLETE_CHARS of each: the
+        start of a huge one (a 4,000-row table) waits until the user scrolls up to it, so the
+        layouts that follow (keys, resizes) cost what is near the screen, not the whole answer."""
         for view in reversed(views):
-            while view.unmounted and view.parent is self:
-                if not await self._keeping_still(keep, partial(view.mount_earlier, BATCH_CHARS)):
+            budget = COMPLETE_CHARS
+            while view.unmounted and view.parent is self and budget > 0:
+                before = view.mounted_chars
+                # A segment a step: one of a long table takes tens of milliseconds to lay out.
+                if not await self._keeping_still(keep, partial(view.mount_earlier, SEGMENT_CHARS)):
                     return
+                budget -= max(view.mounted_chars - before, 1)
+
+    def _start_near(self, scroll_y: float) -> MessageView | None:
+        """A long answer whose unmounted start is within a screen of the view, if any."""
+        height = max(self.size.height, 1)
+        for view in self.query_children(MessageView):
+            if view.unmounted and scroll_y - height <= view.virtual_region.y <= scroll_y + height:
+                return view
+        return None
+
+    async def mount_earlier_part(self, view: MessageView) -> None:
+        """Scrolled near a long answer's start: mount a little more of it, keeping the view still."""
+        if not view.unmounted or self._filling:
+            return
+        self._filling = True
+        try:
+            bodies = view.bodies  # what is shown now stays where it is
+            await self._keeping_still(bodies[0] if bodies else view,  # type: ignore[arg-type]
+                                      partial(view.mount_earlier, SEGMENT_CHARS))
+        finally:
+            self._filling = False
 
     async def _keeping_still(self, keep: MessageView | None,
                              mount: Callable[[], Awaitable[object]]) -> bool:
@@ -265,7 +294,9 @@ class ChatView(VerticalScroll, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._update_jump()
-        if new_value <= 0 and self.has_earlier and self.max_scroll_y > 0:
+        if new_value < old_value and not self._filling and (near := self._start_near(new_value)):
+            self.run_worker(self.mount_earlier_part(near), group="earlier", exclusive=True)
+        elif new_value <= 0 and self.has_earlier and self.max_scroll_y > 0:
             self.run_worker(self.load_earlier(), group="earlier", exclusive=True)
 
     def _update_jump(self) -> None:

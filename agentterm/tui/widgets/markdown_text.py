@@ -58,6 +58,24 @@ def fence_after(text: str, fence: str | None = None) -> str | None:
     return fence
 
 
+TABLE_DELIMITER = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+
+
+def context_after_line(line: str, context: str | None, previous: str = "") -> str | None:
+    """What is open after `line`, given what was open before it: a code fence (its opening
+    line), a table (its header and delimiter lines, so a later segment of a long table can be
+    laid out as part of it), or None. `previous` is the line before (a table's header)."""
+    if context is not None and "\n" in context:
+        if "|" in line and line.strip():
+            return context  # one more row
+        context = None  # the table has ended; this line may open a fence
+    if context is not None:
+        return fence_after_line(line, context)
+    if "|" in previous and previous.strip() and "-" in line and TABLE_DELIMITER.fullmatch(line):
+        return f"{previous}\n{line}"
+    return fence_after_line(line, None)
+
+
 def fence_after_line(line: str, fence: str | None) -> str | None:
     """The fence open after `line`, given the one open before it."""
     match = FENCE_LINE.match(line)
@@ -95,6 +113,14 @@ def render_lines(source: str, width: int, fence: str | None = None) -> list[Cont
     """
     if not source.strip():
         return []
+    if fence is not None and "\n" in fence:
+        # A later segment of a long table: laid out under its header, which is not shown again.
+        nodes = _tree(_parser().parse(f"{fence}\n{source}"))
+        if nodes and nodes[0].type == "table":
+            head = _table(nodes[0], max(width, 4), header=False)
+            rest = _blocks(nodes[1:], max(width, 4))
+            return head + ([Content("")] if head and rest else []) + rest
+        fence = None
     nodes = _tree(_parser().parse(f"{fence.strip()}\n{source}" if fence else source))
     lines = _blocks(nodes, max(width, 4))
     if fence and nodes and nodes[0].type == "fence":
@@ -220,7 +246,7 @@ def _code(code: str, language: str, width: int) -> list[Content]:
     return lines
 
 
-def _table(node: _Node, width: int) -> list[Content]:
+def _table(node: _Node, width: int, header: bool = True) -> list[Content]:
     rows: list[list[Content]] = []
     header_rows = 0
     for section in node.children:
@@ -257,6 +283,8 @@ def _table(node: _Node, width: int) -> list[Content]:
             lines.append(separator.join(parts).rstrip())
         if index == header_rows - 1:
             lines.append(Content.styled("─┼─".join("─" * w for w in widths), STYLES["table_rule"]))
+            if not header:  # the header's width counts (columns line up), its lines are not shown
+                lines.clear()
     return lines
 
 

@@ -20,24 +20,22 @@ from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
 from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.letter_keys import LetterKeys
-from agentterm.tui.widgets.markdown_text import MarkdownText, fence_after, fence_after_line
+from agentterm.tui.widgets.markdown_text import MarkdownText
+from agentterm.tui.widgets.segments import (  # noqa: F401 - split_point: the tests' too
+    SEGMENT_CHARS, cut_points, fences, segments, split, split_point)
 from agentterm.tui.widgets.thinking import ThinkingView
 from agentterm.tui.widgets.tool_call import ToolCallView
 
-# A long answer is several Markdown widgets of about this many characters each, split where a
-# paragraph ends outside a code fence: while it streams only the last one is laid out again, so
-# a chunk costs the same at the end of a long answer as at its start.
-SEGMENT_CHARS = 2000
 TAIL_SEGMENTS = 2
 """Segments of an answer mounted with it; the chat view mounts the ones before them later."""
+HUGE_FLUSH = 16
+"""A flush cutting more segments than this mounts only the last TAIL_SEGMENTS (a 50 MB chunk)."""
 FLUSH_INTERVAL = 0.1
 """Streamed text is shown at most this often (seconds): one layout for many chunks. At 20 a
 second, bench/streaming.py's worst key took 191 ms and the collector paused up to 134 ms (each
 frame leaves hundreds of Textual strips to collect); at 10, 16 ms and 44 ms."""
 FLUSH_SHARE = 0.25
 """...and never so often that showing it takes more than this share of the time."""
-LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
-"""The start of an item of a top-level list (not indented)."""
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -45,52 +43,6 @@ FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULT
 def code_blocks(text: str) -> list[str]:
     """The fenced code blocks of a Markdown text, without their fences."""
     return [match.group(2) for match in FENCE.finditer(text)]
-
-
-def split_point(text: str, start: int = 0, fence: str | None = None) -> int | None:
-    """Where a segment may end in `text`, at or past `start`: after a blank line outside a code
-    fence, between two one-line items of a list, or after a line of code inside a fence (the
-    next segment opens it again), so long lists and code blocks are cut too. `fence` is the
-    fence open where `text` starts."""
-    position = 0
-    lines = text.split("\n")
-    for index, line in enumerate(lines[:-1]):
-        # Inside a fence only a top-level one is cut: reopened on its own, one nested in a list
-        # (indented four or more) would read as an indented code block.
-        inside = fence is not None and len(fence) - len(fence.lstrip()) < 4
-        fence = fence_after_line(line, fence)
-        position += len(line) + 1
-        if position <= start or position <= 1:
-            continue
-        if fence is None:
-            if not line.strip() or (LIST_ITEM.match(line) and LIST_ITEM.match(lines[index + 1])
-                                    and index + 2 < len(lines)):
-                return position
-        elif inside and line.strip():
-            return position
-    return None
-
-
-def segments(text: str, size: int = SEGMENT_CHARS) -> list[str]:
-    """Cut a Markdown text into pieces of about `size` characters that render as the whole does."""
-    pieces: list[str] = []
-    fence = None
-    while len(text) > size and (end := split_point(text, size, fence)) is not None and end < len(text):
-        pieces.append(text[:end])
-        fence = fence_after(text[:end], fence)
-        text = text[end:]
-    pieces.append(text)
-    return pieces
-
-
-def fences(pieces: list[str]) -> list[str | None]:
-    """The code fence open where each piece starts (None: outside any)."""
-    opened: list[str | None] = []
-    fence = None
-    for piece in pieces:
-        opened.append(fence)
-        fence = fence_after(piece, fence)
-    return opened
 
 
 class _Line(Static):
@@ -141,11 +93,12 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
         self._flushed_at = 0.0
-        self._segments: list[str] = (
-            segments(strip_escapes(message.content)) if message.role == "assistant" else [])
-        """The text of each Markdown widget of the answer, the last one still growing."""
-        self._fences = fences(self._segments)
-        """The code fence open where each segment starts (a long code block is cut too)."""
+        self._segments: list[str]
+        self._fences: list[str | None]
+        self._segments, self._fences = (
+            split(strip_escapes(message.content)) if message.role == "assistant" else ([], []))
+        """The text of each Markdown widget of the answer, the last one still growing, and the
+        code fence or table open where each starts (a long code block or table is cut too)."""
         self._unmounted = max(len(self._segments) - TAIL_SEGMENTS, 0)
         """How many segments at the start of a long answer are not mounted yet."""
         self.flushes = 0
@@ -381,21 +334,33 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         bodies = self.bodies
         current = self._segments[-1] + text
         frozen = len(self._segments[-1])
-        # Close the growing widget where a paragraph (or a line of a long code block) ends past
-        # SEGMENT_CHARS, and go on in a fresh one: it is never laid out again.
-        while len(current) > SEGMENT_CHARS and (end := split_point(
-                current, max(SEGMENT_CHARS, frozen) - 1, self._fences[-1])) is not None \
-                and end < len(current):
-            self._segments[-1] = current[:end]
-            bodies[-1].update(current[:end])
-            current = current[end:]
-            frozen = 0
+        # Close the growing widget where a paragraph (a line of a long code block, a row of a
+        # long table) ends past SEGMENT_CHARS, and go on in a fresh one: it is never laid out
+        # again. One pass over the new text, however big the chunk.
+        opened: list[str | None] = []
+        cuts = cut_points(current, SEGMENT_CHARS, self._fences[-1], first=max(SEGMENT_CHARS, frozen) - 1,
+                          opened=opened) if len(current) > SEGMENT_CHARS else []
+        last = 0
+        for cut, context in zip(cuts, opened):
+            self._segments[-1] = current[last:cut]
+            self._fences.append(context)
             self._segments.append("")
-            self._fences.append(fence_after(self._segments[-2], self._fences[-1]))
-            bodies.append(self._body(len(self._segments) - 1))
-            self.mount(bodies[-1], after=bodies[-2])
-        self._segments[-1] = current
-        bodies[-1].update(current)
+            last = cut
+        self._segments[-1] = current[last:]
+        if len(cuts) > HUGE_FLUSH:
+            # A huge chunk: mount only its end (as an answer opens); scrolling up mounts the rest.
+            for body in bodies:
+                body.remove()
+            self._unmounted = len(self._segments) - TAIL_SEGMENTS
+            tail = [self._body(index) for index in range(self._unmounted, len(self._segments))]
+            self.mount_all(tail, after=self._body_anchor())
+            return
+        if cuts:
+            bodies[-1].update(self._segments[-len(cuts) - 1])
+            for index in range(len(self._segments) - len(cuts), len(self._segments)):
+                bodies.append(self._body(index))
+                self.mount(bodies[-1], after=bodies[-2])
+        bodies[-1].update(self._segments[-1])
 
     def _stop_stream(self) -> None:
         if self._flush_timer is not None:
@@ -422,10 +387,10 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
             self._extend("")
             return
         await self.query(MarkdownText).remove()
-        self._segments = segments(text)
-        self._fences = fences(self._segments)
-        self._unmounted = 0
-        await self.mount_all([self._body(index) for index in range(len(self._segments))],
+        self._segments, self._fences = split(text)
+        # Its end only, as when it opens: a huge answer's start is mounted on scrolling up.
+        self._unmounted = max(len(self._segments) - TAIL_SEGMENTS, 0)
+        await self.mount_all([self._body(index) for index in range(self._unmounted, len(self._segments))],
                              after=self._body_anchor())
 
     def on_unmount(self) -> None:
