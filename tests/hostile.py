@@ -76,7 +76,8 @@ def surrogate_piece(draw) -> Piece:
 @st.composite
 def invalid_utf8_piece(draw) -> Piece:
     before = draw(TEXT)
-    body = b'data: {"choices": [{"index": 0, "delta": {"content": ' + json.dumps(before, ensure_ascii=False)[:-1].encode() + b'\xff"}}]}\n\n'
+    text = json.dumps(before, ensure_ascii=False)[:-1].encode()  # the string, open: a bad byte ends it
+    body = b'data: {"choices": [{"index": 0, "delta": {"content": ' + text + b'\xff"}}]}\n\n'
     return Piece(body, before + "\ufffd", True)
 
 

@@ -1,4 +1,4 @@
-"""Keys and api_key_cmd: a key that cannot be sent, a redirect loop, secrets scrubbed, the command run once."""
+"""Keys and api_key_cmd: a key that cannot be sent, a redirect loop, secrets hidden, the command run once."""
 
 from __future__ import annotations
 

@@ -98,3 +98,12 @@ async def test_odd_tool_call_pieces_are_normalised(client, server):
     events, error = await collect(client)
     assert error is None
     assert events[:2] == [ToolCallDelta(0, None, None, "3"), ToolCallDelta(2, "c\ufffd", None, "")]
+
+
+async def test_a_surrogate_pair_split_between_two_chunks_is_made_whole(client, server):
+    def raw(content_json: str) -> bytes:
+        return b'data: {"choices": [{"index": 0, "delta": {"content": ' + content_json.encode() + b"}}]}\n\n"
+
+    server.script(Events([raw('"smile \\ud83d"'), raw('"\\ude00 ok"'), raw('"end \\ud83d"'), chunk({}, "stop")]))
+    events, error = await collect(client)
+    assert error is None and text_of(events) == "smile \U0001f600 okend \ufffd"

@@ -1,4 +1,4 @@
-"""One openai.AsyncOpenAI per provider: made without a traceback that could hold the key, from a key that can be sent."""
+"""One openai.AsyncOpenAI per provider, from a key that can be sent, with no traceback holding it."""
 
 from __future__ import annotations
 

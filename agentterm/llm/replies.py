@@ -1,4 +1,4 @@
-"""The typed events of an answer (text, thinking, tool-call pieces, usage, finish), and a JSON body read as them."""
+"""An answer's typed events (text, thinking, tool-call pieces, usage, finish); a JSON body read as them."""
 
 from __future__ import annotations
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from agentterm.llm.errors import BadResponse, StreamCut
 from agentterm.llm.mapping import server_detail
 from agentterm.llm.normalize import (
+    REPLACEMENT,
     arguments_text,
     clean_text,
     content_text,
@@ -17,6 +19,8 @@ from agentterm.llm.normalize import (
     optional_text,
 )
 from agentterm.llm.replies import Event, Finished, TextDelta, ThinkingDelta, ToolCallDelta, Usage
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 DONE = object()  # `data: [DONE]`
 CUT = object()  # the body ended inside an event: what came before it stands, the answer is cut
@@ -191,6 +195,7 @@ class ChunkReader:
         self.finish_reason: str | None = None
         self.model: str | None = None
         self._model_seen: Any = None
+        self._high = ""  # a high surrogate that ended the last chunk's text
         self.usage: Usage | None = None
 
     def feed(self, chunk: Any) -> list[Event]:
@@ -218,7 +223,8 @@ class ChunkReader:
             delta = choice.get("delta")
             if isinstance(delta, dict):
                 content = delta.get("content")
-                if type(content) is str and content.isascii() and self.think.state == "text" \
+                plain = self.think.state == "text" and not self._high
+                if plain and type(content) is str and content.isascii() \
                         and (len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
                     # The common chunk, {"content": "..."} or with its role: straight through.
                     if content:
@@ -233,9 +239,23 @@ class ChunkReader:
                     self.finish_reason = finish
         return out
 
+    def _pairs(self, content: str) -> str:
+        """A surrogate pair split between two chunks (a proxy cutting UTF-16 text) made whole."""
+        if self._high:
+            content, self._high = self._high + content, ""
+        if content and "\ud800" <= content[-1] <= "\udbff":
+            content, self._high = content[:-1], content[-1]
+        if _SURROGATES.search(content):
+            content = content.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return content
+
     def end(self) -> list[Event]:
         """Events held back (a possible <think> tag's start) once the stream is over."""
         out: list[Event] = []
+        if self._high:  # half a pair that never got its other half
+            self._high = ""
+            for thinking, text in self.think.feed(REPLACEMENT):
+                self._text(thinking, text, out)
         for thinking, text in self.think.end():
             self._text(thinking, text, out)
         return out
@@ -261,6 +281,8 @@ class ChunkReader:
             if reasoning:
                 out.append(ThinkingDelta(reasoning))
         content = delta.get("content")
+        if type(content) is str and (self._high or not content.isascii()):
+            content = self._pairs(content)
         if content is not None:
             text = content_text(content, self.where)
             if text:
