@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
+from textual.widgets._footer import FooterKey
 
 
 class Footer(TextualFooter):
@@ -14,6 +16,15 @@ class Footer(TextualFooter):
     recompose, 15 to 50 ms, follows it rather than delaying it)."""
 
     _recompose_pending = False
+
+    def compose(self) -> ComposeResult:
+        # A FooterKey starts compact and is then bound to the footer's (not compact) value: each
+        # key was styled twice as it mounted (a sixth of the first frame's work after imports).
+        # Given the footer's value first, the binding finds nothing to change.
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
