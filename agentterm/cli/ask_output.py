@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
 from typing import Any
@@ -60,6 +61,7 @@ class TurnPrinter:
         self.text_seen = False
         self.answered = False
         self.denied = 0
+        self.said: set[int] = set()
         self.failure: BaseException | None = None
         self.empty: str | None = None
 
@@ -85,7 +87,8 @@ class TurnPrinter:
             self._end_thinking()
             from agentterm.engine.calls import NO_TOOLS
 
-            if event.call.result != NO_TOOLS:  # the turn's own error line says that one
+            # The turn's own error line says the first; the denial's line the second.
+            if event.call.result != NO_TOOLS and event.call.id not in self.said:
                 self._line(call_line(event.call))
         elif isinstance(event, engine.AnswerFinished):
             if not getattr(event.message, "tool_calls", None):
@@ -122,6 +125,7 @@ class TurnPrinter:
             answer = await read_from_terminal(self.tty_path, question)
         except OSError:
             self.denied += 1
+            self.said.add(call.id)
             self._line(f"tool call {call_name(call)} denied: {NO_TERMINAL}; run with --yes to allow tool calls.")
             return Approval("deny", f"{NO_TERMINAL}, so the user could not approve it")
         word, _, reason = answer.strip().partition(" ")
@@ -151,20 +155,29 @@ async def read_from_terminal(path: str, question: str) -> str:
     Read on a daemon thread, so the turn's heartbeat goes on while the user thinks and a ctrl+c
     does not wait for the line.
     """
-    tty = open(path, "r+", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by the thread
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[str] = loop.create_future()
 
     def read() -> None:
+        line = b""
         try:
-            tty.write(question)
-            tty.flush()
-            line = tty.readline()
+            os.write(fd, question.encode("utf-8"))
+            # A terminal in its usual (canonical) mode hands over a whole line per read.
+            while not line.endswith(b"\n"):
+                piece = os.read(fd, 1024)
+                if not piece:
+                    break
+                line += piece
         except OSError:
-            line = ""
+            pass
         finally:
-            tty.close()
-        loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(line))
+            os.close(fd)
+        text = line.decode("utf-8", errors="replace")
+        try:
+            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
+        except RuntimeError:
+            pass  # the run ended (a ctrl+c) while the question was open
 
     threading.Thread(target=read, name="agentterm-approval", daemon=True).start()
     return await answer
