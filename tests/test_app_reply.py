@@ -96,6 +96,8 @@ async def test_retry_replaces_a_failed_answer(settings, store, client, server):
 
         view = app.main_screen.chat_pane.chat_view.view_for(failed.id)
         view.focus()
+        await pilot.pause()
+        view._letters_armed = True  # the user is working the chat (tests/test_app_focus.py)
         await pilot.press("r")
         await settle(pilot)
 
@@ -261,3 +263,52 @@ async def test_streaming_keeps_few_messages_mounted(settings, store, client, ser
         await chat.load_earlier()
         await settle(pilot)
         assert len(chat.views) > 8
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("COMMIT")
+"""
+
+
+async def test_a_store_locked_by_another_program_holds_up_no_key(settings, store, client, server, db_path):
+    import sqlite3
+    import subprocess
+    import sys
+    from contextlib import closing
+
+    conversation = seed_conversation(store, "Locked", [("q", "a")], age=timedelta(hours=1))
+    server.script(Stream("After the lock."), Complete("T"))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        pane = app.main_screen.chat_pane
+        await pilot.press(*"hello")
+        await settle(pilot)
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db_path)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            assert holder.stdout.readline() == b"locked\n"
+            await pilot.press("enter")  # storing the prompt now waits for the other program
+            await pilot.press("ctrl+b")  # ... and meanwhile a key is handled at once
+            assert not app.main_screen.sidebar.display
+            # The key came first: the prompt is not stored yet, the send neither failed nor ended.
+            assert pane.streaming and holder.poll() is None
+            # Read through a connection of its own: the app's Store waits on the lock meanwhile.
+            with closing(sqlite3.connect(db_path)) as reader:
+                assert reader.execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
+                                      [conversation.id]).fetchone() == (2,)
+            assert not any("store" in (n.title or "") for n in app._notifications)
+        finally:
+            holder.stdin.write(b"\n")
+            holder.stdin.flush()
+            holder.wait(10)
+        await until(pilot, lambda: not pane.streaming, attempts=1000)
+        await settle(pilot)
+        assert [m.content for m in store.all_messages(conversation.id)] == [
+            "q", "a", "hello", "After the lock."]

@@ -115,9 +115,6 @@ async def test_each_sidebar_page_is_one_statement(settings, store, client, serve
         assert statements.count() == 3, str(statements)
 
 
-@pytest.mark.xfail(strict=True, reason="the app still calls the store on the event loop while an "
-                   "answer streams; AsyncStore moves those calls to its thread (tui-engine's work). "
-                   "Remove this mark when it passes.")
 async def test_no_store_call_runs_on_the_event_loop_while_an_answer_streams(settings, store, client, server):
     server.script(Stream("word " * 300, chunk_size=5, delay=0.002), Complete("A title"))
     app = make_app(settings, store, client)

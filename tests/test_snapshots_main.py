@@ -88,6 +88,7 @@ def test_answer_mid_stream(snap_compare, settings, store, client, seeded):
         prompt, answer = store.get_message(prompt.id), store.get_message(answer.id)
         # The events the reply worker posts, delivered as it would deliver them.
         pane.streaming_conversation = seeded.id
+        pane.post_message(ChatPane.ConversationChanged(seeded.id))  # the sidebar reads it again
         pane.post_message(ChatPane.PromptStored(prompt))
         pane.post_message(ChatPane.ReplyStarted(answer))
         for chunk in ("Then you ", "**water** it", " every", " morning:\n\n- early\n- ", "gently"):

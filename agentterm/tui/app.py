@@ -76,6 +76,8 @@ class AgentTermApp(App[None]):
         self.clock: Callable[[], datetime] = clock or utcnow
         self.keymap: dict[str, str] = dict(settings.keymap)
         self._main_screen: MainScreen | None = None
+        self._astore: Any = None
+        self._tools: Any = None
         self._theme_problem = self._apply_theme(settings.theme)
 
     def _apply_theme(self, theme: str) -> str | None:
@@ -91,6 +93,34 @@ class AgentTermApp(App[None]):
 
             self._main_screen = MainScreen()
         return self._main_screen
+
+    @property
+    def astore(self) -> Any:
+        """The store's async face: its calls run on one thread of their own, never on the event loop."""
+        if self._astore is None:
+            from agentterm.store import AsyncStore
+
+            self._astore = AsyncStore(self.store)
+        return self._astore
+
+    def tools_for(self, agent: Any) -> Any:
+        """The MCP tools for a turn of this agent (None when it names no server: nothing starts)."""
+        if agent is None or not getattr(agent, "mcp_servers", None):
+            return None
+        if self._tools is None:
+            from agentterm.tools import MCPTools
+
+            self._tools = MCPTools(self.settings)
+        return self._tools
+
+    async def on_unmount(self) -> None:
+        # The MCP servers this process started end with it (their process groups, after a grace).
+        if self._tools is not None:
+            tools, self._tools = self._tools, None
+            try:
+                await tools.aclose()
+            except Exception:  # noqa: BLE001 - exiting: a server that will not stop is not the user's problem
+                pass
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen

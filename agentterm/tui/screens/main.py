@@ -96,12 +96,13 @@ class MainScreen(ConversationActions, Screen[None]):
 
     @store_guarded
     async def open_conversation(self, conversation_id: int, *, around: int | None = None) -> None:
-        conversation = self.store.get_conversation(conversation_id)
+        astore = self.app.astore  # off the event loop: a locked store holds up no key
+        conversation = await astore.get_conversation(conversation_id)
         if conversation is None:
             self.notify("That conversation no longer exists.", severity="warning")
             self.sidebar.refresh_list()
             return
-        agent = self.store.get_agent(conversation.agent_id) if conversation.agent_id else None
+        agent = await astore.get_agent(conversation.agent_id) if conversation.agent_id else None
         self.query_one(ContentSwitcher).current = "chat"
         await self.chat_pane.open(conversation, agent, around=around)
         self.sidebar.open_id = conversation.id

@@ -16,7 +16,6 @@ from textual.message import Message as TextualMessage
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from agentterm import reply
 from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store, StoreError
 from agentterm.tui.keymap import key_label
@@ -82,6 +81,18 @@ class ChatPane(TurnView, Vertical):
         interrupted: bool = False
 
     @dataclass
+    class ConversationLoaded(TextualMessage):
+        conversation_id: int
+        conversation: Conversation | None
+        agent: Agent | None
+
+    @dataclass
+    class ConversationCreated(TextualMessage):
+        """The first send of a new conversation made its row: the pane shows it from now on."""
+
+        conversation: Conversation
+
+    @dataclass
     class ConversationChanged(TextualMessage):
         """A conversation was created, answered or titled: lists showing it should refresh."""
 
@@ -104,6 +115,8 @@ class ChatPane(TurnView, Vertical):
         self.conversation: Conversation | None = None
         self.agent: Agent | None = None
         self.streaming_conversation: int | None = None
+        self._turn_running = False
+        self._answered: int | None = None
         self._unsent: str | None = None
         self._chat_view: ChatView | None = None
 
@@ -129,7 +142,11 @@ class ChatPane(TurnView, Vertical):
 
     @property
     def streaming(self) -> bool:
-        return self.streaming_conversation is not None
+        return self._turn_running
+
+    @property
+    def astore(self):
+        return self.app.astore
 
     def _show_jump(self, show: bool) -> None:
         self.query_one("#jump").display = show
@@ -153,12 +170,27 @@ class ChatPane(TurnView, Vertical):
             return self.agent.name
         return self.conversation.agent_name if self.conversation else None
 
-    @store_guarded
     def refresh_conversation(self) -> None:
+        """Read the conversation and its agent again (tokens, title, a paused agent), off the loop."""
         if self.conversation is not None:
-            self.conversation = self.store.get_conversation(self.conversation.id) or self.conversation
-            if self.conversation.agent_id is not None:
-                self.agent = self.store.get_agent(self.conversation.agent_id)
+            self._reload_conversation(self.conversation.id)
+        self.update_status()
+
+    @work(group="pane-conversation", exit_on_error=False)
+    async def _reload_conversation(self, conversation_id: int) -> None:
+        conversation = await self.astore.get_conversation(conversation_id)
+        agent = None
+        if conversation is not None and conversation.agent_id is not None:
+            agent = await self.astore.get_agent(conversation.agent_id)
+        self.post_message(self.ConversationLoaded(conversation_id, conversation, agent))
+
+    def on_chat_pane_conversation_loaded(self, event: ConversationLoaded) -> None:
+        event.stop()
+        if not self._current(event.conversation_id) or event.conversation is None:
+            return
+        self.conversation = event.conversation
+        if event.conversation.agent_id is not None:
+            self.agent = event.agent
         self.update_status()
 
     def update_status(self) -> None:
@@ -188,36 +220,38 @@ class ChatPane(TurnView, Vertical):
     # Sending
 
     @on(PromptInput.PromptSubmitted)
-    @store_guarded
     def _submitted(self, event: PromptInput.PromptSubmitted) -> None:
         event.stop()
         self.send(event.text)
 
-    def send(self, prompt: str | None, *, continue_answer: bool = False) -> bool:
-        """Start an answer; False (and the prompt kept) when sending is refused."""
+    def send(self, prompt: str | None, *, continue_answer: bool = False, mode: str | None = None) -> bool:
+        """Start a turn; False (and the prompt kept) when sending is refused at once.
+
+        Everything the store does for it happens in the worker (the agent read again, the
+        conversation created), so a locked store never holds up a key.
+        """
+        from agentterm.engine import prompt_too_long
+
         if self.streaming:
             self.notify("An answer is still streaming: press escape to stop it first.",
                         severity="warning")
             return False
-        if prompt is not None and (why := reply.prompt_too_long(prompt)):
+        if prompt is not None and (why := prompt_too_long(prompt)):
             self.notify(f"{why} Your prompt is still in the box.", title="Not sent",
                         severity="error", markup=False)
             return False
-        if self.agent is not None:
-            self.agent = self.store.get_agent(self.agent.id) or self.agent
-            if self.agent.status in ("paused", "inactive"):
-                self.post_message(self.AgentPaused(self.agent, prompt))
-                return False
-        if self.conversation is None:
-            self.conversation = self.store.create_conversation(
-                agent_id=self.agent.id if self.agent else None)
+        if mode is None:
+            mode = "send" if prompt is not None else "continue" if continue_answer else "retry"
         # The prompt stays in the box until it is stored: a locked or full store keeps it there.
         self._unsent = prompt
-        self.streaming_conversation = self.conversation.id
-        # The sidebar shows it first, badged Active, while it streams.
-        self.post_message(self.ConversationChanged(self.conversation.id))
+        self._turn_running = True
+        if self.conversation is not None:
+            self.streaming_conversation = self.conversation.id
+            # The sidebar shows it first, badged Active, while it streams.
+            self.post_message(self.ConversationChanged(self.conversation.id))
         self.update_status()
-        self._reply(self.conversation.id, prompt, continue_answer)
+        self._reply(self.conversation.id if self.conversation else None,
+                    self.agent.id if self.agent else None, prompt, mode)
         return True
 
     def stop(self) -> bool:
@@ -227,52 +261,25 @@ class ChatPane(TurnView, Vertical):
     def stop_turn(self) -> bool:
         return self.stop()
 
-    @work(exclusive=True, group="reply", exit_on_error=False)
-    async def _reply(self, conversation_id: int, prompt: str | None, continue_answer: bool) -> None:
-        from agentterm.llm import LLMError
-
-        post = self.post_message
-
-        def on_event(event: reply.ReplyEvent) -> None:
-            if isinstance(event, reply.PromptStored):
-                post(self.PromptStored(event.message))
-            elif isinstance(event, reply.AnswerStarted):
-                post(self.ReplyStarted(event.message))
-            elif isinstance(event, reply.AnswerDelta):
-                post(self.ReplyDelta(event.message_id, event.text))
-            elif isinstance(event, reply.AnswerFinished):
-                post(self.ReplyFinished(event.message))
-            elif isinstance(event, reply.AnswerFailed):
-                error = event.error
-                if isinstance(error, LLMError):
-                    post(self.ReplyFailed(event.message, error.message, error.hint))
-                else:
-                    post(self.ReplyFailed(event.message, "Stopped.", interrupted=True))
-
-        try:
-            await reply.send(self.store, self.client, conversation_id, prompt,
-                             on_event=on_event, continue_answer=continue_answer)
-        except reply.ReplyRefused as refused:
-            post(self.ReplyFailed(None, refused.message, refused.hint))
-        except LLMError:
-            pass  # already shown through AnswerFailed, next to the answer
-        except StoreError as error:
-            post(self.ReplyFailed(None, str(error), "The app keeps running; send again when it is fixed."))
-        except Exception as error:  # noqa: BLE001 - a fault must read as a message, not a traceback
-            from agentterm.llm.errors import one_line
-
-            post(self.ReplyFailed(None, one_line(f"{type(error).__name__}: {error}"),
-                                  "The app keeps running; try again."))
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "reply" or event.state in (WorkerState.PENDING, WorkerState.RUNNING):
             return
         finished = self.streaming_conversation
         self.streaming_conversation = None
+        self._turn_running = False
         self.close_approval()
         self.refresh_conversation()
         if finished is not None:
             self.post_message(self.ConversationChanged(finished))
+            if self._answered == finished and event.state == WorkerState.SUCCESS:
+                self._auto_title(finished)
+        self._answered = None
+
+    def on_chat_pane_conversation_created(self, event: ConversationCreated) -> None:
+        self.conversation = event.conversation
+        self.streaming_conversation = event.conversation.id
+        self.post_message(self.ConversationChanged(event.conversation.id))
+        self.update_status()
 
     def _current(self, conversation_id: int) -> bool:
         return self.conversation is not None and self.conversation.id == conversation_id
@@ -311,7 +318,7 @@ class ChatPane(TurnView, Vertical):
         elif self._current(message.conversation_id):
             await self.chat_view.add_message(message)
         if message.status == "complete":
-            self._auto_title(message.conversation_id)
+            self._answered = message.conversation_id  # titled once the turn is over
 
     async def on_chat_pane_reply_failed(self, event: ReplyFailed) -> None:
         message = event.message
@@ -334,7 +341,9 @@ class ChatPane(TurnView, Vertical):
 
     @work(group="title", exit_on_error=False)
     async def _auto_title(self, conversation_id: int) -> None:
-        if await reply.auto_title(self.store, self.client, conversation_id):
+        from agentterm.engine import auto_title
+
+        if await auto_title(self.astore, self.client, conversation_id):
             self.post_message(self.ConversationChanged(conversation_id))
 
     # Per-message actions, requested from a message's header or its keys

@@ -46,7 +46,7 @@ def _batch_size(views: Iterable[MessageView], count: int, chars: int) -> int:
 
 def shown(messages: list[Message]) -> list[Message]:
     """The messages to show: a tool's result is in its call's block, not a message of its own."""
-    called = {call.call_id for m in messages for call in getattr(m, "tool_calls", ())}
+    called = {call.call_id for m in messages for call in m.tool_calls}
     if not called:
         return messages
     return [m for m in messages if not (m.role == "tool" and m.tool_call_id in called)]
@@ -117,15 +117,16 @@ class ChatView(VerticalScroll, can_focus=True):
                 f"Type a prompt below and press {key_label(self, 'chat.send')} to start.", classes="chat-empty"))
             self.show_jump = False
             return
+        astore = self.app.astore  # type: ignore[attr-defined]
         if around is not None:
-            messages = self.store.messages_around(conversation.id, around, WINDOW)
-            newest = self.store.latest_messages(conversation.id, 1)
+            messages = await astore.messages_around(conversation.id, around, WINDOW)
+            newest = await astore.latest_messages(conversation.id, 1)
             self.at_latest = bool(messages) and bool(newest) and messages[-1].id == newest[-1].id
         else:
-            messages = self.store.latest_messages(conversation.id, WINDOW)
+            messages = await astore.latest_messages(conversation.id, WINDOW)
             self.at_latest = True
         self.has_earlier = bool(messages) and bool(
-            self.store.messages_before(conversation.id, messages[0].id, 1)
+            await astore.messages_before(conversation.id, messages[0].id, 1)
         )
         last_prompt_id = self._last_prompt_id(messages)
         messages = shown(messages)
@@ -236,9 +237,10 @@ class ChatView(VerticalScroll, can_focus=True):
         first = next(iter(self.query_children(MessageView)), None)
         if first is None:
             return
-        earlier = self.store.messages_before(self.conversation.id, first.message_id, WINDOW)
+        astore = self.app.astore  # type: ignore[attr-defined]
+        earlier = await astore.messages_before(self.conversation.id, first.message_id, WINDOW)
         self.has_earlier = len(earlier) == WINDOW and bool(
-            self.store.messages_before(self.conversation.id, earlier[0].id, 1)
+            await astore.messages_before(self.conversation.id, earlier[0].id, 1)
         )
         if earlier:
             self._filling = True

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -157,6 +157,8 @@ class ConversationList(Vertical):
         self.open_id: int | None = None
         self._listed: tuple[str, str] | None = None  # the view and filter the rows are for
         self._more = False  # whether a page beyond the rows listed may hold more
+        self._loading_more = False
+        self._generation = 0  # each new read of the list or search; older answers are dropped
 
     def compose(self) -> ComposeResult:
         yield TextField(placeholder="Filter titles; enter searches text", id="filter")
@@ -183,7 +185,11 @@ class ConversationList(Vertical):
         return None
 
     def refresh_list(self, *, keep: int | None = None) -> None:
-        """Read the list again (titles, order, badges) and keep the highlight where it was."""
+        """Read the list again (titles, order, badges) and keep the highlight where it was.
+
+        The store is read off the event loop: the rows change when it answers, and a store
+        locked by another program holds up no key meanwhile.
+        """
         if keep is None:
             # With focus, the user's highlight stays put; otherwise the open conversation is shown.
             keep = (self.highlighted_id or self.open_id) if self.options.has_focus else (
@@ -193,36 +199,78 @@ class ConversationList(Vertical):
         # The same list again keeps the pages the user has scrolled through; a new one starts anew.
         same = self._listed == (self.view, query)
         limit = max(PAGE, len(self.conversations)) if same else PAGE
-        self._listed = (self.view, query)
-        self.conversations = self.store.list_conversations(view=self.view, query=query or None,
-                                                           limit=limit)
-        self._more = len(self.conversations) == limit
+        self._generation += 1
+        self._read_page(self._generation, self.view, query, limit, 0, keep)
+
+    @work(group="sidebar-list", exit_on_error=False)
+    @store_guarded
+    async def _read_page(self, generation: int, view: str, query: str, limit: int, offset: int,
+                         keep: int | None) -> None:
+        rows = await self.app.astore.list_conversations(view=view, query=query or None, limit=limit,  # type: ignore[attr-defined]
+                                                        offset=offset)
+        self.post_message(self.PageRead(generation, view, query, limit, offset, rows, keep))
+
+    @dataclass
+    class PageRead(Message, bubble=False):
+        """Rows of the list arrived from the store (offset 0: the whole list anew)."""
+
+        generation: int
+        view: str
+        query: str
+        limit: int
+        offset: int
+        rows: list[Conversation]
+        keep: int | None
+
+    def on_conversation_list_page_read(self, event: PageRead) -> None:
+        if event.generation != self._generation:
+            return  # the user has moved on: another read (or a search) is on its way
+        if event.offset:
+            if event.offset != len(self.conversations):
+                return
+            self._add_page(event.rows)
+            return
+        self._listed = (event.view, event.query)
+        self.conversations = event.rows
+        self._more = len(self.conversations) == event.limit
         now = self.clock()
         width = max(self.options.content_size.width - 2, 20)
         options = [Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in self.conversations]
         if not options:
             empty = {"inbox": f"No conversations yet: {key_label(self, 'app.new_conversation')} starts one.",
                      "archive": "Nothing archived.", "trash": "The trash is empty."}[self.view]
-            options = [Option(Content(empty if not query else "No title matches; enter searches the text."),
+            options = [Option(Content(empty if not event.query else "No title matches; enter searches the text."),
                               disabled=True)]
         self.options.set_options(options)
-        self._highlight(keep)
+        self._highlight(event.keep)
 
-    @store_guarded
-    def load_more(self) -> bool:
-        """Add the next page of rows; False when there is none (or search hits are shown)."""
-        if self.hits is not None or not self._more or self._listed is None:
-            return False
-        view, query = self._listed
-        page = self.store.list_conversations(view=view, query=query or None, limit=PAGE,
-                                             offset=len(self.conversations))
+    def _add_page(self, page: list[Conversation]) -> None:
         self._more = len(page) == PAGE
+        self._loading_more = False
         if page:
             now = self.clock()
             width = max(self.options.content_size.width - 2, 20)
             self.conversations = self.conversations + page
             self.options.add_options([Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in page])
-        return bool(page)
+
+    def load_more(self) -> bool:
+        """Ask for the next page of rows; False when there is none (or search hits are shown)."""
+        if self.hits is not None or not self._more or self._listed is None or self._loading_more:
+            return False
+        view, query = self._listed
+        self._loading_more = True
+        self._read_more(self._generation, view, query, len(self.conversations))
+        return True
+
+    @work(group="sidebar-more", exit_on_error=False)
+    @store_guarded
+    async def _read_more(self, generation: int, view: str, query: str, offset: int) -> None:
+        try:
+            rows = await self.app.astore.list_conversations(view=view, query=query or None,  # type: ignore[attr-defined]
+                                                            limit=PAGE, offset=offset)
+        finally:
+            self._loading_more = False
+        self.post_message(self.PageRead(generation, view, query, PAGE, offset, rows, None))
 
     @on(OptionList.OptionHighlighted, "#conversations")
     @store_guarded
@@ -278,7 +326,26 @@ class ConversationList(Vertical):
 
     def show_search(self, query: str) -> None:
         """Full-text search over every message; each hit opens its conversation at the match."""
-        self.hits = self.store.search(query)
+        self._generation += 1
+        self._search(self._generation, query)
+
+    @work(group="sidebar-list", exit_on_error=False)
+    @store_guarded
+    async def _search(self, generation: int, query: str) -> None:
+        hits = await self.app.astore.search(query)  # type: ignore[attr-defined]
+        self.post_message(self.HitsFound(generation, query, hits))
+
+    @dataclass
+    class HitsFound(Message, bubble=False):
+        generation: int
+        query: str
+        hits: list[SearchHit]
+
+    def on_conversation_list_hits_found(self, event: HitsFound) -> None:
+        if event.generation != self._generation:
+            return
+        query = event.query
+        self.hits = event.hits
         width = max(self.options.content_size.width - 2, 20)
         options: list[Option] = [Option(Content.assemble(
             (f"{len(self.hits)} match(es) for ", "$text-muted"), (fit(one_line(query), width - 16), "bold"),
@@ -300,8 +367,9 @@ class ConversationList(Vertical):
         if conversation_id not in ids:
             return ids[0] if step > 0 else ids[-1]
         index = ids.index(conversation_id) + step
-        if index == len(ids) and self.load_more():
-            return self.neighbour(conversation_id, step)
+        if index == len(ids):
+            self.load_more()  # the next page arrives shortly; the key after it gets there
+            return None
         return ids[index] if 0 <= index < len(ids) else None
 
     def set_view(self, view: str) -> None:

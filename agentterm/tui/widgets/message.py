@@ -114,11 +114,11 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         # only while it has something to say.
         if self.message.role == "assistant":
             yield _Line(self._header(), classes="message-header")
-            if thinking := getattr(self.message, "thinking", ""):
-                yield ThinkingView(thinking)
+            if self.message.thinking:
+                yield ThinkingView(self.message.thinking)
             for index in range(self._unmounted, len(self._segments)):
                 yield self._body(index)
-            for call in getattr(self.message, "tool_calls", ()):
+            for call in self.message.tool_calls:
                 yield ToolCallView(call)
         else:
             yield _Line(self._prompt(), classes="message-header message-body")
@@ -376,8 +376,8 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         """
         self._stop_stream()
         self.refresh_message(message)
-        self._fold_thinking(getattr(message, "thinking", "") or None)
-        for call in getattr(message, "tool_calls", ()):
+        self._fold_thinking(message.thinking or None)
+        for call in message.tool_calls:
             self.show_tool_call(call)
         text = strip_escapes(message.content)
         done = "".join(self._segments[:-1])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
+
+from textual import work
 
 from agentterm.tui.widgets.message import MessageView
 
@@ -12,11 +17,77 @@ if TYPE_CHECKING:
     from agentterm.tui.widgets.chat_view import ChatView
 
 
+APP_HINTS = {
+    "trashed": "Restore it first (u in the sidebar's Trash).",
+    "no_tools": "Give the agent MCP servers (ctrl+e edits it), or ask for an answer in words.",
+    "agent_paused": "Resume the agent (ctrl+e, or the agents screen) to send again.",
+    "agent_inactive": "Set the agent active again (ctrl+e) to send.",
+}
+
+
+def failure(pane: Any, message: Any, error: BaseException) -> Any:
+    """The pane's ReplyFailed for an engine error, a model error or any other fault."""
+    from agentterm.llm.errors import one_line
+    from agentterm.store import StoreError
+
+    text = getattr(error, "message", None)
+    hint = getattr(error, "hint", "") or ""
+    hint = APP_HINTS.get(getattr(error, "code", ""), hint)
+    if isinstance(error, StoreError):
+        text, hint = str(error), "The app keeps running; send again when it is fixed."
+    elif not isinstance(text, str) or not text:
+        text, hint = one_line(f"{type(error).__name__}: {error}"), hint or "The app keeps running; try again."
+    return pane.ReplyFailed(message, text, hint)
+
+
 class TurnView:
     """Mixed into ChatPane: the worker posts, these handlers own the widgets."""
 
     chat_view: ChatView
     _approval: ApprovalScreen | None = None
+
+    # The worker: the store and the model off the event loop; every widget change in a handler.
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def _reply(self, conversation_id: int | None, agent_id: int | None, prompt: str | None,
+                     mode: str) -> None:
+        from agentterm.engine import AnswerFailed, AnswerStarted, run_turn
+
+        pane: Any = self
+        post = pane.post_message
+        astore = pane.astore
+        answer_id: int | None = None
+        try:
+            agent = await astore.get_agent(agent_id) if agent_id is not None else None
+            if agent is not None and agent.status in ("paused", "inactive"):
+                post(pane.AgentPaused(agent, prompt))
+                return
+            if conversation_id is None:
+                conversation = await astore.create_conversation(agent_id=agent_id)
+                conversation_id = conversation.id
+                post(pane.ConversationCreated(conversation))
+            tools = pane.app.tools_for(agent)
+            async with aclosing(run_turn(astore, pane.client, conversation_id, prompt, mode=mode,
+                                         tools=tools)) as events:
+                async for event in events:
+                    if isinstance(event, AnswerStarted):
+                        answer_id = event.message.id
+                    if isinstance(event, AnswerFailed):
+                        post(failure(pane, event.message, event.error))
+                    elif (message := self.message_for(event, type(pane))) is not None:
+                        post(message)
+        except asyncio.CancelledError:
+            # The engine stored the partial answer as interrupted before the stop reached here.
+            stored = None
+            if answer_id is not None:
+                try:
+                    stored = await astore.get_message(answer_id)
+                except Exception:  # noqa: BLE001 - the store failing too: recovery marks it later
+                    stored = None
+            post(pane.ReplyFailed(stored, "Stopped.", interrupted=True))
+            raise
+        except Exception as error:  # noqa: BLE001 - a fault must read as a message, not a traceback
+            post(failure(pane, None, error))
 
     def _answer_view(self, message_id: int | None = None) -> MessageView | None:
         """The view of `message_id`, or the newest answer shown (a call's arguments name no message)."""
@@ -65,6 +136,9 @@ class TurnView:
 
             decision, reason = answer
             future.set_result(Approval(decision, reason))  # type: ignore[arg-type]
+            if decision != "deny" and view is not None and view.is_attached:
+                # It runs now: the block says so (and counts the time) until its result comes.
+                view.show_tool_call(dataclasses.replace(call, status="running"))
 
         self.app.push_screen(screen, answered)  # type: ignore[attr-defined]
 
@@ -93,7 +167,8 @@ class TurnView:
             return pane.ThinkingDelta(event.message_id, event.text)
         if isinstance(event, ev.ToolCallArguments):
             return pane.ToolArguments(event.call_id, event.text)
-        if isinstance(event, ev.ToolCallStarted | ev.ToolCallReady | ev.ToolResult):
+        if isinstance(event, ev.ToolCallStarted | ev.ToolCallReady | ev.ToolResult) or (
+                type(event).__name__ == "ToolCallRunning"):  # asked of the engine (NOTES.md)
             return pane.ToolCallChanged(event.call)
         if isinstance(event, ev.ApprovalAsked):
             return pane.ApprovalRequested(event.call, event.future)
