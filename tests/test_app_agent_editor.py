@@ -216,3 +216,24 @@ async def test_restoring_the_current_version_changes_nothing(store, settings):
         await pilot.pause()
     assert app.results == [None]
     assert store.get_agent(agent.id).version == 1
+
+
+async def test_a_model_the_provider_does_not_list_is_warned_of_next_to_the_field(
+        store, settings, client, server):
+    server.models = ["alpha-model", "zeta-model"]
+    app = Host(AgentEditorScreen(), store, client, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        model = app.screen.query_one("#model", Input)
+        note = app.screen.query_one("#model-note")
+        model.value = "gpt-nonesuch"
+        await pilot.pause()
+        assert "does not list 'gpt-nonesuch'" in text_of(note) and note.has_class("-warning")
+        model.value = "zeta-model"
+        await pilot.pause()
+        assert "2 models" in text_of(note) and not note.has_class("-warning")
+        model.value = "gpt-nonesuch"
+        app.screen.query_one("#name", Input).value = "Warned but saved"
+        await pilot.press("ctrl+s")  # a warning, not a refusal
+        await settle(pilot)
+    assert store.get_agent_by_name("Warned but saved").model == "gpt-nonesuch"

@@ -129,6 +129,9 @@ class AgentEditorScreen(agent_tools.ToolFields, Screen[Agent | None]):
         color: $text-muted;
         height: auto;
     }
+    AgentEditorScreen .note.-warning {
+        color: $text-warning;
+    }
     AgentEditorScreen #model-row {
         height: 1;
     }
@@ -379,12 +382,34 @@ class AgentEditorScreen(agent_tools.ToolFields, Screen[Agent | None]):
         with picker.prevent(Select.Changed):
             picker.set_options([(Text(one_line(model)), model) for model in event.models])
         self.query_one("#model", Input).suggester = SuggestFromList(event.models, case_sensitive=False)
+        self._known_models = event.models if not event.error and event.models else None
         if event.error:
             note.update(Text(f"Could not list the provider's models: {one_line(event.error)}"))
         elif not event.models:
             note.update(Text("The provider lists no models; type one."))
         else:
-            note.update(Text(f"The provider offers {len(event.models)} models: pick one or type to complete."))
+            self._model_note()
+
+    _known_models: list[str] | None = None
+    """The provider's model list, when it gave one: a model it does not list is warned of."""
+
+    @on(Input.Changed, "#model")
+    def _model_note(self) -> None:
+        """Next to the model: what the provider offers, or a warning (never blocking the save)
+        when the model typed is not among them (issue 8.21)."""
+        known = self._known_models
+        if known is None:
+            return
+        note = self.query_one("#model-note", Static)
+        model = self.query_one("#model", Input).value.strip()
+        if model and model not in known:
+            note.update(Text(f"The provider does not list {one_line(model, 60)!r} among its "
+                             f"{len(known)} models: answers may fail. Saving is still allowed.",
+                             style="bold"))
+            note.add_class("-warning")
+        else:
+            note.update(Text(f"The provider offers {len(known)} models: pick one or type to complete."))
+            note.remove_class("-warning")
 
     # -- actions ------------------------------------------------------------------------------
 
