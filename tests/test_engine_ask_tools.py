@@ -110,7 +110,7 @@ def test_on_a_terminal_each_call_is_asked_y_a_or_n(env, server, db_path, answer)
     with Store(db_path) as store:
         allowed = store.allowed_tools_for(store.get_agent_by_name("Echoer").id)
     if answer == "n not that one":
-        assert (status, reason) == ("denied", "not that one") and code == 1
+        assert (status, reason) == ("denied", "not that one") and code == 0
         assert server.requests[-1]["messages"][-1]["content"].endswith(": not that one")
     else:
         assert (status, result, code) == ("done", "pong", 0)

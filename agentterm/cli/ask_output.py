@@ -60,7 +60,7 @@ class TurnPrinter:
         self.tty_path = tty_path
         self.text_seen = False
         self.answered = False
-        self.denied = 0
+        self.denied = 0  # calls denied because nobody could be asked
         self.said: set[int] = set()
         self.failure: BaseException | None = None
         self.empty: str | None = None
@@ -133,7 +133,7 @@ class TurnPrinter:
             return Approval("once")
         if word.lower() in ("a", "always"):
             return Approval("always")
-        self.denied += 1
+        # The user's own no: the turn goes on as they chose (only an unasked denial fails `ask`).
         return Approval("deny", reason.strip() or None)
 
     def raise_failure(self) -> None:
