@@ -256,6 +256,26 @@ async def test_export_markdown_says_where(settings, store, client, server, tmp_p
         assert any(str(target) in str(n.message) for n in app._notifications)
 
 
+async def test_an_export_from_the_app_is_private_and_never_replaces_a_file(settings, store, client, server,
+                                                                          tmp_path):
+    import stat
+
+    _, _, new = seed_three(store)
+    fresh, taken = tmp_path / "fresh.md", tmp_path / "taken.md"
+    taken.write_text("my notes")
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(new.id)
+        for target in (fresh, taken):
+            await app.main_screen.run_action("export('markdown')")
+            await pilot.pause()
+            await pilot.press("ctrl+u", *str(target), "enter")
+            await pilot.pause()
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and "New one" in fresh.read_text()
+        assert taken.read_text() == "my notes"
+        assert any("already exists" in str(n.message) for n in app._notifications)
+
+
 async def test_ctrl_y_copies_the_last_answer(settings, store, client, server, monkeypatch):
     _, _, new = seed_three(store)
     store.add_message(new.id, "user", "again")

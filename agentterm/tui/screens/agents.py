@@ -306,8 +306,13 @@ class AgentsScreen(Screen[None]):
         default = Path.cwd() / export_file_name(agent.name)
 
         def write(path: Path) -> None:
+            from agentterm.safe_write import WriteError, write_private
+
             try:
-                path.write_text(agent_to_toml(agent), encoding="utf-8")
+                # Asked before when the file exists: force here; 0600 and whole either way.
+                write_private(path, agent_to_toml(agent), force=True)
+            except WriteError as error:
+                self.notify(error.message, severity="error", markup=False)
             except OSError as error:
                 self.notify(f"Could not write {path}: {error.strerror or error}", severity="error", markup=False)
             else:

@@ -211,9 +211,15 @@ class ConversationActions:
             path = path if path.is_absolute() else Path.cwd() / path
             data = self.store.export_conversation(cid)
             text = to_markdown(data) if fmt == "markdown" else to_json(data)
+            from agentterm.safe_write import WriteError, write_private
+
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                write_private(path, text)  # 0600, whole or not at all, never over a file
+            except WriteError as error:
+                self.notify(f"{error.message[:1].upper()}{error.message[1:]} Choose another path.",
+                            severity="error", markup=False)
+                return
             except OSError as error:
                 self.notify(f"Could not write {path}: {error.strerror or error}", severity="error",
                             markup=False)
