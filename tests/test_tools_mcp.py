@@ -265,7 +265,8 @@ async def test_a_wrong_token_is_refused_without_showing_it(tmp_path, http_url, m
     provider = MCPTools(load_settings(write_config(tmp_path / "config.toml", http_url)), log_dir=tmp_path / "logs")
     try:
         assert await provider.list_tools(agent(["web"])) == []
-        assert provider.faults["web"].startswith(f'MCP server "web" cannot be reached at {http_url}:')
+        assert provider.faults["web"] == (f'MCP server "web" refused the request (HTTP 401) at {http_url}; '
+                                          "check headers_env ($DEMO_AUTH)")
         assert "wrong-token" not in provider.faults["web"]
     finally:
         await provider.aclose()
@@ -329,5 +330,15 @@ async def test_after_an_http_server_comes_back_the_next_call_connects_again(tmp_
             await provider.call(specs["crash"], {})
         with http_demo(token=TOKEN, port=port):
             assert (await provider.call(specs["echo"], {"text": "back"})).text == "back"
+    finally:
+        await provider.aclose()
+
+
+async def test_a_url_with_no_mcp_endpoint_says_so(tmp_path, http_url):
+    url = http_url.replace("/mcp", "/not-mcp")
+    provider = MCPTools(load_settings(write_config(tmp_path / "config.toml", url)), log_dir=tmp_path / "logs")
+    try:
+        assert await provider.list_tools(agent(["web"])) == []
+        assert provider.faults["web"] == f'MCP server "web" has no MCP endpoint at {url} (HTTP 404); check its url'
     finally:
         await provider.aclose()

@@ -109,6 +109,7 @@ class Connection:
         self._stop: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self._ending: set[asyncio.Task[None]] = set()
+        self._http_status: int | None = None  # the last HTTP status seen: the SDK's errors do not say it
 
     @property
     def name(self) -> str:
@@ -171,9 +172,22 @@ class Connection:
         if isinstance(error, PermissionError) and config.command:
             return f'cannot start: "{config.command}" cannot be run (permission denied)'
         if isinstance(error, MCPError) and config.transport == "stdio":
+            from mcp_types import CONNECTION_CLOSED
+
+            if error.code != CONNECTION_CLOSED:
+                return f"refused to start a session: {_one_line(error.message)}"
             last = self._last_log_line()
             return "exited before it answered" + (f" (it said: {last})" if last else "")
         text = str(error).strip() or type(error).__name__
+        status = self._http_status
+        if config.url and status in (401, 403):
+            names = ", ".join(f"${var}" for var in config.headers_env.values())
+            check = f"check headers_env ({names})" if names else "it wants credentials: set headers_env"
+            return f"refused the request (HTTP {status}) at {config.url}; {check}"
+        if config.url and status == 404:
+            return f"has no MCP endpoint at {config.url} (HTTP 404); check its url"
+        if config.url and status is not None and status >= 400:
+            return f"answered HTTP {status} at {config.url}: {_one_line(text)}"
         if config.url:
             return f"cannot be reached at {config.url}: {_one_line(text)}"
         return f"cannot start: {_one_line(text)}"
@@ -237,13 +251,22 @@ class Connection:
 
         headers = self.config.headers()
         timeout = httpx2.Timeout(self.config.startup_timeout, read=max(300.0, self.config.timeout + 5))
-        async with httpx2.AsyncClient(headers=headers, timeout=timeout) as client:
+        self._http_status = None
+
+        async def seen(response: Any) -> None:
+            self._http_status = response.status_code
+
+        async with httpx2.AsyncClient(headers=headers, timeout=timeout, event_hooks={"response": [seen]}) as client:
             async with streamable_http_client(self.config.url, http_client=client) as streams:
                 yield streams
 
     def _open_log(self) -> Any:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            # No place for the log is no reason to refuse the tools; stderr must still stay off the screen.
+            return open(os.devnull, "w", encoding="utf-8")
         log = os.fdopen(fd, "a", encoding="utf-8")
         log.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} starting {self.config.command}\n")
         log.flush()
