@@ -100,7 +100,7 @@ def test_doctor_names_urls_models_schema_and_servers(run, server, db_path):
     assert 'FAIL provider local: model "test-model"' not in result.stdout
     assert any(line.startswith("ok   store opened (0 conversations), schema version ") for line in lines)
     demo = next(line for line in lines if line.startswith("ok   mcp server demo (stdio): "))
-    assert demo.startswith("ok   mcp server demo (stdio): 7 tools: echo, add, fail")
+    assert demo.startswith("ok   mcp server demo (stdio): 8 tools: echo, add, fail")
     assert any(line.startswith('FAIL mcp server web (http): MCP server "web" cannot be reached at '
                                "http://127.0.0.1:9/mcp") for line in lines)
     assert any(line.startswith('FAIL mcp server missing (stdio): MCP server "missing" cannot start') for line in lines)
