@@ -69,3 +69,21 @@ def test_an_error_result_names_the_tool():
 def test_cut_keeps_short_text_and_marks_long_text():
     assert cut("abc", 3) == "abc"
     assert cut("abcdef", 3) == "abc\n[result cut: 3 of 6 characters left out]"
+
+
+def test_mcp_is_imported_only_when_a_server_starts(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from agentterm.config import load_settings\n"
+        "from agentterm.models import Agent\n"
+        "from agentterm.tools import MCPTools\n"
+        "p = sys.argv[1] + '/c.toml'\n"
+        "open(p, 'w').write('[mcp_servers.t]\\ncommand = \"x\"\\n')\n"
+        "tools = MCPTools(load_settings(p), log_dir=sys.argv[1])\n"
+        "print(asyncio.run(tools.list_tools(Agent(id=1, name='a'))), 'mcp' in sys.modules, 'httpx2' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[] False False", done.stderr

@@ -24,11 +24,12 @@ _GRACE = 5.0
 class MCPTools:
     """A ToolProvider over `settings.mcp_servers`; each server starts when first needed."""
 
-    def __init__(self, settings: Settings, *, log_dir: Path | None = None) -> None:
+    def __init__(self, settings: Settings, *, log_dir: Path | str | None = None) -> None:
         if log_dir is None:
             from agentterm.paths import default_log_dir
 
             log_dir = default_log_dir()
+        log_dir = Path(log_dir)
         self.settings = settings
         self.log_dir = log_dir
         self.limit = settings.max_tool_result_chars
