@@ -72,7 +72,8 @@ def environment(home: Path, extra: dict[str, str]) -> dict[str, str]:
 def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """(seconds to the answer's first byte on stdout, seconds to exit, CPU seconds used)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               cwd=env.get("PYTHONPATH"))
     assert process.stdout is not None and process.stderr is not None
     first = os.read(process.stdout.fileno(), 1)
     first_byte = time.perf_counter() - started
@@ -89,6 +90,9 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float, flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--also", metavar="NAME=PATH", action="append", default=[],
+                        help="also agentterm from another checkout, run by the same venv's python "
+                             "(a change's before and after, same run)")
     parser.add_argument("--agentterm", default=None,
                         help="the agentterm program (default: a venv of its own, like llm's, made by "
                              "`pip install -e .` on first use, so neither sees the other's packages)")
@@ -104,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             "agentterm ask": (ours + [PROMPT], environment(home, ours_env)),
             "agentterm ask --no-title": (ours + ["--no-title", PROMPT], environment(home, ours_env)),
         }
+        python = str(Path(ours[0]).with_name("python"))
+        for other in args.also:
+            name, _, tree = other.partition("=")
+            # python -m runs the checkout's agentterm: its folder comes first on sys.path.
+            command = [python, "-m", "agentterm", *ours[1:], PROMPT]
+            table[f"{name} ask"] = (command, environment(home, {**ours_env, "PYTHONPATH": tree}))
         if program is not None:
             (folder / "llm").mkdir()
             theirs, theirs_env = llm_case(program, folder / "llm", server.base_url)
