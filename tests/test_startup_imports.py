@@ -18,8 +18,9 @@ SCRIPT = textwrap.dedent(
     from agentterm.store import Store
 
     # Each costs tens to hundreds of ms at start (docs/performance.md); each is needed only later:
-    # openai/httpx at the first request, mcp when a tool server starts, sqlite_utils for exports.
-    HEAVY = ("openai", "httpx", "mcp", "sqlite_utils", "numpy", "fastapi", "pydantic")
+    # openai/httpx2 (httpx before openai 3) at the first request, mcp when a tool server starts,
+    # sqlite_utils for exports.
+    HEAVY = ("openai", "httpx", "httpx2", "anyio", "mcp", "sqlite_utils", "numpy", "fastapi", "pydantic")
 
     async def main():
         settings = load_settings(Path(sys.argv[1]) / "none.toml")
