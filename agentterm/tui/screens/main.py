@@ -39,6 +39,11 @@ class MainScreen(ConversationActions, Screen[None]):
             classes[name] = True
         self.update_classes(classes, update=False)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._gone_said: set[int] = set()
+        """Conversations already said to be gone (purged elsewhere while streaming)."""
+
     def compose(self) -> ComposeResult:
         app = self.app
         self._set_breakpoints()
@@ -158,15 +163,36 @@ class MainScreen(ConversationActions, Screen[None]):
 
     @on(ChatPane.ConversationChanged)
     @store_guarded
-    def _changed(self, event: ChatPane.ConversationChanged) -> None:
+    async def _changed(self, event: ChatPane.ConversationChanged) -> None:
         event.stop()
         pane = self.chat_pane
+        if pane.streaming_conversation != event.conversation_id and \
+                await self.app.astore.get_conversation(event.conversation_id) is None:
+            await self._gone(event.conversation_id)
+            return
         if pane.conversation is not None and pane.conversation.id == event.conversation_id:
             self.sidebar.open_id = event.conversation_id
         self.sidebar.streaming_id = pane.streaming_conversation
         if self.sidebar.hits is None:
             self.sidebar.refresh_list()
         pane.refresh_conversation()
+
+    async def _gone(self, conversation_id: int) -> None:
+        """Its turn ended and the conversation is no more: purged by another program (the
+        command line) meanwhile. Said once; nothing is left showing "Answering..." (issue 8.10)."""
+        pane = self.chat_pane
+        self.sidebar.streaming_id = None
+        self.sidebar.refresh_list()
+        if pane.conversation is not None and pane.conversation.id == conversation_id:
+            if not pane.chat_view.views:
+                return  # a first send that stored nothing: the turn removed its empty conversation
+            await self.show_home()
+        if conversation_id in self._gone_said:
+            return
+        self._gone_said.add(conversation_id)
+        self.notify("This conversation was deleted for good by another program (agentterm chats "
+                    "purge?) while its answer streamed: nothing more of it is kept.",
+                    title="Conversation gone", severity="warning", markup=False)
 
     @on(ChatPane.AgentPaused)
     def _paused(self, event: ChatPane.AgentPaused) -> None:
