@@ -11,7 +11,6 @@ import asyncio
 import itertools
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 
 from agentterm.config import load_settings
@@ -62,8 +61,6 @@ def test_the_app_shows_what_it_stores_and_keeps_running(server, tmp_path, monkey
     assert MARKER_KEY.encode() not in stored_bytes(db)
 
 
-@pytest.mark.xfail(strict=True, reason="reply flow (engine): answer text is stored unscrubbed; "
-                   "agentterm.llm.scrub is there to apply; see /work/coord/NOTES.md")
 def test_the_app_never_stores_a_key_the_server_echoes(server, tmp_path, monkeypatch):
     from tests.hostile import Piece, drawn_of
     from tests.openai_responses import chunk

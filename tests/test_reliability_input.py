@@ -7,10 +7,10 @@ import json
 import pytest
 from textual import events
 
-from agentterm import reply
+from agentterm.engine import prompt as engine_prompt
 from agentterm.config import load_settings
 from agentterm.llm import LLMClient
-from agentterm.reply import MAX_PROMPT_CHARS
+from agentterm.engine import MAX_PROMPT_CHARS
 from agentterm.tui.screens.agent_editor import AgentEditorScreen
 from agentterm.store import Store
 from agentterm.store.exports import EXPORT_FORMAT
@@ -156,7 +156,7 @@ async def test_a_paste_over_the_limit_is_refused_and_one_at_it_is_sent_exactly(t
     store = Store(tmp_path / "store.db")
     # The box applies the same limit as the reply flow; a smaller one keeps this test quick.
     limit = 50_000
-    monkeypatch.setattr(reply, "MAX_PROMPT_CHARS", limit)
+    monkeypatch.setattr(engine_prompt, "MAX_PROMPT_CHARS", limit)
     app = make_app(settings, store, LLMClient(settings))
     pasted = ("line of text 漢字 😀 e\u0301\u202e\n" * (limit // 20))[:limit - 2]
     try:

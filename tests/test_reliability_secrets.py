@@ -31,14 +31,13 @@ FAULT_HOOK = f'''
 import os
 _fault = os.environ.get("AGENTTERM_TEST_FAULT")
 if _fault:
-    import agentterm.humanize, agentterm.reply, agentterm.engine.turn
+    import agentterm.humanize, agentterm.engine.turn
 
     def _boom(*args, **kwargs):
         secret = os.environ["{KEY_ENV}"]
         raise RuntimeError(f"forced fault holding {{secret}}")
 
     if _fault == "worker":
-        agentterm.reply.request_messages = _boom
         agentterm.engine.turn.request_messages = _boom
     elif _fault == "crash":
         agentterm.humanize.message_time = _boom

@@ -109,14 +109,14 @@ class Context:
     def explain(self, error: Exception) -> tuple[str, str, int] | None:
         """Our own error types, as (message, hint, exit code); None for anything else."""
         from agentterm.config import ConfigError
-        from agentterm.reply import ReplyRefused
+        from agentterm.engine import EngineError
         from agentterm.store import StoreError
 
         if isinstance(error, ConfigError):
             return str(error), "", 2
         if isinstance(error, StoreError):
             return str(error), "", 1
-        if isinstance(error, ReplyRefused):
+        if isinstance(error, EngineError):
             return error.message, error.hint, 1
         if type(error).__module__.startswith("agentterm.llm"):
             return self.scrub(getattr(error, "message", str(error))), self.scrub(getattr(error, "hint", "")), 1

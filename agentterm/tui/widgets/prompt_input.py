@@ -43,7 +43,7 @@ class PromptInput(TextBox):
         )
 
     def _on_paste(self, event: events.Paste) -> None:
-        from agentterm.reply import prompt_too_long
+        from agentterm.engine import prompt_too_long
 
         # Refused whole, not cut: a cut prompt would read as complete. prevent_default keeps
         # TextArea's own handler (next in the MRO) from inserting it; otherwise that one runs.
