@@ -300,3 +300,27 @@ async def test_an_answer_whose_writer_died_can_be_retried_and_a_live_one_cannot(
     events = await collect(store, ScriptedModel(text("Whole answer.")), conversation.id, None, mode="retry")
     assert last(events).message.content == "Whole answer."
     assert store.get_message(cut.id).status == "interrupted"
+
+
+async def test_a_new_send_cancels_a_title_still_being_made(store):
+    from agentterm.engine import start_title
+
+    conversation = store.create_conversation()
+    asked = asyncio.Event()
+
+    class SlowTitles(ScriptedModel):
+        async def generate_title(self, prompt, answer, **options):
+            asked.set()
+            await asyncio.sleep(30)
+            return "Too late"
+
+    model = SlowTitles(text("First."), text("Second."))
+    await collect(store, model, conversation.id, "one")
+    title = start_title(store, model, conversation.id)
+    await asyncio.wait_for(asked.wait(), 5)
+
+    await collect(store, model, conversation.id, "two")
+
+    await asyncio.gather(title, return_exceptions=True)
+    assert title.cancelled()
+    assert store.get_conversation(conversation.id).title == ""

@@ -12,6 +12,18 @@ _tasks: dict[int, asyncio.Task[str | None]] = {}
 
 async def auto_title(store: Any, client: Any, conversation_id: int) -> str | None:
     """Give a conversation a generated title; the fallback title (its first line) when the model fails."""
+    # Whichever task runs this (start_title's, or an app's own worker) a new send cancels.
+    task = asyncio.current_task()
+    if task is not None:
+        _tasks.setdefault(conversation_id, task)
+    try:
+        return await _title(store, client, conversation_id)
+    finally:
+        if _tasks.get(conversation_id) is task:
+            del _tasks[conversation_id]
+
+
+async def _title(store: Any, client: Any, conversation_id: int) -> str | None:
     from agentterm.engine.answer import _scrub
     from agentterm.llm import LLMError, fallback_title
 
@@ -43,8 +55,6 @@ def start_title(store: Any, client: Any, conversation_id: int) -> asyncio.Task[s
     _tasks[conversation_id] = task
 
     def done(finished: asyncio.Task[str | None]) -> None:
-        if _tasks.get(conversation_id) is finished:
-            del _tasks[conversation_id]
         if not finished.cancelled():
             finished.exception()  # a title is never worth an "exception was never retrieved"
 
