@@ -37,7 +37,10 @@ _TOP_KEYS = (
     "providers",
     "mcp_servers",
     "keymap",
+    "user",
+    "serve",
 )
+_SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout")
 _PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout")
 _NO_KEYS_HERE = (
     "API keys are never stored in the config: use api_key_env (the name of an environment "
@@ -97,7 +100,23 @@ class Checker(MCPChecks):
             mcp_servers=self.mcp_servers(raw.get("mcp_servers", {})),
             max_steps=self.whole(raw, "max_steps", DEFAULT_MAX_STEPS, 1),
             max_tool_result_chars=self.whole(raw, "max_tool_result_chars", DEFAULT_MAX_TOOL_RESULT_CHARS, 1000),
+            user=self.string(raw, "user", "user"),
+            serve=self.serve(raw.get("serve", {})),
         )
+
+    def serve(self, table: Any) -> dict[str, Any]:
+        """[serve]: the server's doors (agentterm serve); lists of strings and whole numbers."""
+        if not isinstance(table, dict):
+            raise self.fail("serve", f"must be a table, not {_show(table)}")
+        self.check_keys(table, _SERVE_KEYS, prefix="serve.")
+        for key in ("allowed_hosts", "cors_origins"):
+            value = table.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.fail(f"serve.{key}", "must be an array of strings")
+        for key in ("max_body_bytes", "idle_timeout"):
+            if key in table:
+                self.whole(table, key, 0, 1)
+        return dict(table)
 
     def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
         for key in table:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentterm.redact import register_command, register_secret, scrub
 
@@ -241,6 +242,22 @@ class Settings:
 
     max_tool_result_chars: int = DEFAULT_MAX_TOOL_RESULT_CHARS
     """A tool result longer than this many characters is cut, with a marker saying how much was left out."""
+
+    user: str | None = None
+    """The local user (the app's and the CLI's) for the server's ownership; None: the login name."""
+
+    serve: dict[str, Any] = field(default_factory=dict)
+    """[serve]: allowed_hosts, cors_origins, max_body_bytes for `agentterm serve`."""
+
+    def local_user(self) -> str:
+        if self.user:
+            return self.user
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except Exception:  # noqa: BLE001 - no login name (a container): one stable fallback
+            return "local"
 
     def provider(self, name: str | None = None) -> ProviderConfig:
         """The named provider; None: the default. An unknown name raises ConfigError."""

@@ -396,3 +396,41 @@ def m005_drafts_forks_overrides(db: Database) -> None:
         CREATE INDEX tags_tag_nocase ON tags (tag COLLATE NOCASE, conversation_id);
         """,
     )
+
+
+@migration
+def m006_users_tokens(db: Database) -> None:
+    """Users and their API tokens (sha256 hashes only); owners of agents and conversations.
+
+    owner NULL means the local user (the app's and the CLI's); a session key is the API
+    client's session_id, unique per owner.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        );
+        ALTER TABLE agents ADD COLUMN owner TEXT;
+        ALTER TABLE agents ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN owner TEXT;
+        ALTER TABLE conversations ADD COLUMN session_key TEXT;
+        ALTER TABLE conversations ADD COLUMN origin TEXT NOT NULL DEFAULT 'app'
+            CHECK (origin IN ('app', 'api', 'sdk'));
+        ALTER TABLE conversations ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+        CREATE UNIQUE INDEX conversations_session_key
+            ON conversations (coalesce(owner, ''), session_key) WHERE session_key IS NOT NULL;
+        """,
+    )

@@ -13,6 +13,7 @@ from agentterm.store.import_export import ImportExportMixin
 from agentterm.store.messages import MessagesMixin
 from agentterm.store.search import SearchMixin
 from agentterm.store.tool_calls import ToolCallsMixin
+from agentterm.store.users import UsersMixin
 from agentterm.store.variants import VariantsMixin
 
 
@@ -25,6 +26,7 @@ class Store(
     VariantsMixin,
     SearchMixin,
     ImportExportMixin,
+    UsersMixin,
     StoreConnection,
 ):
     """The one SQLite file holding agents, conversations and messages.
