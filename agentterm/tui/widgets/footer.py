@@ -21,8 +21,9 @@ class Footer(TextualFooter):
         # A FooterKey starts compact and is then bound to the footer's (not compact) value: each
         # key was styled twice as it mounted (a sixth of the first frame's work after imports).
         # Given the footer's value first, the binding finds nothing to change.
+        # (The command palette's key is not bound: it stays compact, as Textual draws it.)
         for widget in super().compose():
-            if isinstance(widget, FooterKey):
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
             yield widget
 
