@@ -207,11 +207,11 @@ class ChatPane(TurnView, Vertical):
         elif agent is not None and agent.status == "paused":
             state = "agent paused"
         elif agent is not None and agent.status == "inactive":
-            state = "agent retired: move the conversation or resume the agent to send"
+            state = "agent retired"  # sending offers to move the conversation or resume it
         if agent is None and self.conversation is not None and self.conversation.agent_name:
             # Unlinked but named: its agent was deleted (moving to no agent clears the name).
             name = f"{self.conversation.agent_name} (deleted)"
-            state = state or "its agent is gone: answers use the default settings"
+            state = state or "default settings now"
         self.query_one(StatusLine).show(
             agent=name, model=model,
             tokens=self.conversation.tokens if self.conversation else 0, state=state,
