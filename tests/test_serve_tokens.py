@@ -39,3 +39,13 @@ def test_tokens_create_list_revoke_from_the_command_line(cli, db_path):  # noqa:
         assert store.verify_token(token) is None
     missing = cli("tokens", "revoke", "999", check=False)
     assert missing.returncode == 1 and "no token" in missing.stderr
+
+
+def test_the_server_stays_off_the_command_lines_start_path():
+    import subprocess
+    import sys
+
+    code = ("import sys, agentterm.cli as c; c.build_parser();"
+            " print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'agentterm.server') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -1,0 +1,82 @@
+"""create_app(): the FastAPI app, its doors and routers, and the parts every route shares."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_BODY = 4_000_000
+
+
+@dataclass
+class Parts:
+    """What the routes share: one AsyncStore, one model client, the tools, the local user."""
+
+    astore: Any
+    client: Any
+    settings: Any
+    tools: Any
+    local_user: str
+
+    def scrub(self, text: str) -> str:
+        from agentterm.redact import scrub
+
+        for provider in self.settings.providers.values():
+            try:
+                key = provider.resolve_api_key()
+            except Exception:  # noqa: BLE001 - a broken key command has nothing to scrub
+                continue
+            if key:
+                text = text.replace(key, "[key hidden]")
+        return scrub(text)
+
+
+def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any = None):
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    from agentterm.server import chat, models
+    from agentterm.server.doors import BearerAuth, BodyLimit, HostCheck
+    from agentterm.server.errors import APIError
+    from agentterm.store import AsyncStore
+
+    serve = getattr(settings, "serve", {}) or {}
+    parts = Parts(AsyncStore(store), client, settings, tools, settings.local_user())
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        if tools is not None:
+            await tools.aclose()
+
+    app = FastAPI(title="agentterm", version="1", lifespan=lifespan,
+                  description="Agents as OpenAI-compatible models, over the agentterm store.")
+    app.state.parts = parts
+
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, error: APIError):
+        return JSONResponse(error.body(), status_code=error.status)
+
+    app.include_router(models.router)
+    app.include_router(chat.router)
+    # Added last = outermost: Host first, then CORS (preflights carry no token), body, token.
+    app.add_middleware(BearerAuth, astore=parts.astore)
+    app.add_middleware(BodyLimit, limit=int(serve.get("max_body_bytes", DEFAULT_MAX_BODY)))
+    if serve.get("cors_origins"):
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(serve["cors_origins"]),
+                           allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-Session-ID"],
+                           expose_headers=["X-Session-ID"])
+    app.add_middleware(HostCheck, allowed={host, *serve.get("allowed_hosts", [])})
+    return app
+
+
+def parts_of(request) -> Parts:
+    return request.app.state.parts
+
+
+def user_of(request) -> str:
+    return request.scope["state"]["user"]
