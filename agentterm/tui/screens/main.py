@@ -39,11 +39,6 @@ class MainScreen(ConversationActions, Screen[None]):
             classes[name] = True
         self.update_classes(classes, update=False)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._gone_said: set[int] = set()
-        """Conversations already said to be gone (purged elsewhere while streaming)."""
-
     def compose(self) -> ComposeResult:
         app = self.app
         self._set_breakpoints()
@@ -187,9 +182,11 @@ class MainScreen(ConversationActions, Screen[None]):
             if not pane.chat_view.views:
                 return  # a first send that stored nothing: the turn removed its empty conversation
             await self.show_home()
-        if conversation_id in self._gone_said:
+        # Kept on the instance lazily: an __init__ on this screen changed the footer's first layout.
+        said: set[int] = self.__dict__.setdefault("_gone_said", set())
+        if conversation_id in said:
             return
-        self._gone_said.add(conversation_id)
+        said.add(conversation_id)
         self.notify("This conversation was deleted for good by another program (agentterm chats "
                     "purge?) while its answer streamed: nothing more of it is kept.",
                     title="Conversation gone", severity="warning", markup=False)
