@@ -38,8 +38,18 @@ def run(ctx: Context) -> int:
     if args.port_file:
         _announce(server, args.port_file)
     # uvicorn handles SIGINT/SIGTERM itself: it stops taking requests and cancels open streams,
-    # whose answers the engine stores as interrupted.
-    server.run()
+    # whose answers the engine stores as interrupted. Afterwards it raises the signal again to
+    # the handler it found: a quiet one here, so a requested stop is exit 0, not a kill or a
+    # KeyboardInterrupt.
+    import signal
+
+    quiet = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in quiet.items():
+            signal.signal(sig, handler)
+    print("agentterm serve: stopped", file=sys.stderr)
     return 0
 
 
