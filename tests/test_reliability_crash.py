@@ -152,6 +152,8 @@ async def test_an_answer_cut_by_a_crash_reads_as_interrupted_in_the_app_with_ret
         status = str(view.query_one(".message-status").render())
         assert "Interrupted" in status and "[retry]" in status
         view.focus()
+        await pilot.pause()
+        view._letters_armed = True  # the user is working the chat (tests/test_app_focus.py)
         await pilot.press("r")
         await until(pilot, lambda: [m.status for m in store.all_messages(conversation.id)]
                     == ["complete", "complete"])

@@ -103,6 +103,7 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         """How many segments at the start of a long answer are not mounted yet."""
         self.flushes = 0
         """How many times streamed text was shown (each a layout): far fewer than the chunks."""
+        self._live_thinking: ThinkingView | None = None
 
     @property
     def message_id(self) -> int:
@@ -224,10 +225,13 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
 
     def write_thinking(self, delta: str) -> None:
         """Take a chunk of thinking, shown live in a dimmed block above the answer."""
-        view = self.thinking_view
-        if view is None:
-            view = ThinkingView(live=True)
-            self.mount(view, after=self.query_one(".message-header"))
+        view = self._live_thinking  # asked for on every chunk: no query each time
+        if view is None or view.parent is not self:
+            view = self.thinking_view
+            if view is None:
+                view = ThinkingView(live=True)
+                self.mount(view, after=self.query_one(".message-header"))
+            self._live_thinking = view
         view.write(delta)
 
     def _fold_thinking(self, text: str | None = None) -> None:

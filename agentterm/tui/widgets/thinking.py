@@ -19,6 +19,17 @@ FLUSH_INTERVAL = 0.1
 UNFOLDED_CHARS = 50_000
 
 
+def last_lines(text: str, count: int) -> str:
+    """The last `count` lines of `text`, found from its end: the cost does not grow with it."""
+    end = len(text.rstrip("\n"))
+    start = end
+    for _ in range(count):
+        start = text.rfind("\n", 0, start)
+        if start < 0:
+            return text[:end]
+    return text[start + 1:end]
+
+
 class ThinkingView(Static, can_focus=True):
     """The thinking of one message; click or enter unfolds it once folded."""
 
@@ -89,7 +100,7 @@ class ThinkingView(Static, can_focus=True):
     def _show(self) -> None:
         words = len(self.text.split())
         if self.live:
-            tail = "\n".join(self.text.rstrip("\n").splitlines()[-LIVE_LINES:])
+            tail = last_lines(self.text, LIVE_LINES)
             self.update(Content.assemble(("Thinking…", "bold"), "\n", tail))
         elif self.folded:
             self.update(Content.assemble(("▸ Thought", "bold"), f" · {words:,} words",
