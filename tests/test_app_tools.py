@@ -89,6 +89,7 @@ async def test_y_runs_the_call_once_and_the_answer_goes_on(tool_settings, store,
         assert shown == '{\n  "text": "hi [b]there[/b]"\n}'
         _, calls = calls_of(store)
         assert [c.status for c in calls] == ["approval"]
+        assert app.query_one(ThinkingView).text == "Echo it."  # shown once, not once per source
         await pilot.press("y")
         await until(pilot, lambda: not app.main_screen.chat_pane.streaming, attempts=1500)
         await settle(pilot)
@@ -105,7 +106,7 @@ async def test_y_runs_the_call_once_and_the_answer_goes_on(tool_settings, store,
 
         # The screen: the call's block in its answer, the result as text; no tool message twice.
         block = app.query_one(ToolCallView)
-        assert "demo__echo" in block.shown_text or "echo" in block.shown_text
+        assert block.shown_text.startswith("⚙ echo · demo (")
         assert "done" in block.shown_text and "hi [b]there[/b]" in block.shown_text
         thinking = app.query_one(ThinkingView)
         assert thinking.shown_text.startswith("▸ Thought")

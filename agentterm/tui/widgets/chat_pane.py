@@ -297,7 +297,7 @@ class ChatPane(TurnView, Vertical):
             return
         if self.chat_view.following:
             await self.chat_view.trim()
-        view = await self.chat_view.add_message(dataclasses.replace(event.message, content=""))
+        view = await self.chat_view.add_message(dataclasses.replace(event.message, content="", thinking="", tool_calls=[]))
         view.start_stream()
         self.chat_view.follow()
 

@@ -152,7 +152,7 @@ class ToolCallView(Static, can_focus=True):
     def _render_call(self) -> None:
         call = self.call
         parts: list[str | tuple[str, str] | Content] = [
-            ("⚙ ", ""), (one_line(call.name or call.tool or "tool", 64), "bold $text"),
+            ("⚙ ", ""), (one_line(call.tool or call.name or "tool", 64), "bold $text"),
         ]
         if call.server:
             parts.append((" · " + one_line(call.server, 40), "dim"))
