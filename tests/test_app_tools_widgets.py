@@ -66,7 +66,7 @@ async def test_a_long_result_is_folded_and_unfolds_by_click_and_key():
 
 async def test_a_result_is_text_never_markup_and_loses_its_escapes():
     hostile = "[bold red]boom[/] [@click=app.quit]x[/]\x1b]52;c;aGk=\x07 done\x1b[2J"
-    view = ToolCallView(make_call(status="done", result=hostile, name="[b]x[/b]"))
+    view = ToolCallView(make_call(status="done", result=hostile, tool="[b]x[/b]"))
     async with OneWidget(view).run_test():
         text = view.shown_text
         assert "[bold red]boom[/] [@click=app.quit]x[/]" in text
@@ -152,3 +152,14 @@ async def test_the_question_shows_the_arguments_as_pretty_text():
         assert shown == '{\n  "cmd": "[red]rm[/] -rf",\n  "n": 1\n}'
         keys = str(app.screen.query_one("#approval-keys").render())
         assert "always allow time.now for Helper" in keys
+
+
+async def test_live_thinking_in_one_long_paragraph_shows_only_its_end():
+    view = ThinkingView(live=True)
+    async with OneWidget(view).run_test() as pilot:
+        for n in range(2000):
+            view.write(f"step {n} of one long thought; ")
+        await until(pilot, lambda: "step 1999 " in view.shown_text)
+        assert len(view.shown_text) < 1300 and "step 0 " not in view.shown_text
+        view.finish()
+        assert "· 12,000 words" in view.shown_text  # the whole of it is kept

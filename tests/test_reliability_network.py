@@ -169,6 +169,8 @@ async def test_a_fault_in_the_app(scene, monkeypatch):
             scene.clear()
             monkeypatch.setenv(KEY_ENV, MARKER_KEY)
             view.focus()
+            await pilot.pause()
+            view._letters_armed = True  # the user is working the chat (tests/test_app_focus.py)
             await pilot.press("r")
             await until(pilot, lambda: [m.status for m in store.all_messages(failed.conversation_id)]
                         == ["complete", "complete"], attempts=500)

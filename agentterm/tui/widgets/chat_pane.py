@@ -297,7 +297,10 @@ class ChatPane(TurnView, Vertical):
             return
         if self.chat_view.following:
             await self.chat_view.trim()
-        view = await self.chat_view.add_message(dataclasses.replace(event.message, content="", thinking="", tool_calls=[]))
+        view = await self.chat_view.add_message(
+            dataclasses.replace(event.message, content="", thinking="", tool_calls=[]))
+        if not view.query_children(".message-header"):
+            return  # taken down as soon as mounted (the app closing): nothing to stream into
         view.start_stream()
         self.chat_view.follow()
 

@@ -15,6 +15,9 @@ from agentterm.sanitize import EscapeFilter, strip_escapes
 LIVE_LINES = 6
 """Lines shown while the model thinks: the newest ones, so each flush costs the same however
 long the thinking grows."""
+LIVE_CHARS = 1200
+"""...and at most this many characters of them: a model that thinks in one long paragraph
+would otherwise have the whole of it wrapped again at each flush."""
 FLUSH_INTERVAL = 0.1
 UNFOLDED_CHARS = 50_000
 
@@ -101,6 +104,8 @@ class ThinkingView(Static, can_focus=True):
         words = len(self.text.split())
         if self.live:
             tail = last_lines(self.text, LIVE_LINES)
+            if len(tail) > LIVE_CHARS:
+                tail = "…" + tail[-LIVE_CHARS:]
             self.update(Content.assemble(("Thinking…", "bold"), "\n", tail))
         elif self.folded:
             self.update(Content.assemble(("▸ Thought", "bold"), f" · {words:,} words",
