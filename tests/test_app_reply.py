@@ -312,3 +312,31 @@ async def test_a_store_locked_by_another_program_holds_up_no_key(settings, store
         await settle(pilot)
         assert [m.content for m in store.all_messages(conversation.id)] == [
             "q", "a", "hello", "After the lock."]
+
+
+async def test_the_tries_of_an_answer_are_browsed_with_less_and_greater(settings, store, client, server):
+    conversation = seed_conversation(store, "Tries", [("q", "first try")], age=timedelta(hours=1))
+    prompt = store.all_messages(conversation.id)[0]
+    variant = store.new_variant(prompt.id)
+    store.add_message(conversation.id, "assistant", "second try", reply_to=prompt.id, variant=variant)
+    store.select_variant(prompt.id, variant)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        chat = app.main_screen.chat_pane.chat_view
+
+        def shown() -> list[str]:
+            return [v.message.content for v in chat.views]
+
+        assert shown() == ["q", "second try"]
+        chat.views[-1].focus()
+        await pilot.press("less_than_sign")
+        await settle(pilot)
+        assert shown() == ["q", "first try"]
+        assert [m.content for m in store.all_messages(conversation.id)] == ["q", "first try"]
+        chat.views[-1].focus()
+        await pilot.press("greater_than_sign")
+        await settle(pilot)
+        assert shown() == ["q", "second try"]
+        assert any("Answer 2 of 2" in str(n.message) for n in app._notifications)

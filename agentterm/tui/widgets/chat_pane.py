@@ -393,6 +393,23 @@ class ChatPane(TurnView, Vertical):
             await self.retry(message, continue_answer=event.action == "continue")
         elif event.action == "edit":
             self.edit_prompt(message)
+        elif event.action in ("variant_previous", "variant_next"):
+            await self.browse_variant(message, -1 if event.action == "variant_previous" else 1)
+
+    async def browse_variant(self, message: Message, step: int) -> None:
+        """Show the answer tried before (step -1) or after (+1) this one; the others are kept."""
+        if self.streaming or message.role != "assistant" or message.reply_to is None:
+            self.notify("Only a finished answer has other tries to browse.", severity="warning")
+            return
+        variants = await self.astore.variants(message.reply_to)
+        index = variants.index(message.variant) + step if message.variant in variants else -1
+        if not 0 <= index < len(variants):
+            self.notify(f"Answer {variants.index(message.variant) + 1 if message.variant in variants else 1}"
+                        f" of {len(variants)}: no {'earlier' if step < 0 else 'later'} one.")
+            return
+        await self.astore.select_variant(message.reply_to, variants[index])
+        await self.chat_view.show(self.conversation, agent_name=self._agent_name())
+        self.notify(f"Answer {index + 1} of {len(variants)} (< and > browse them).")
 
     def _is_last(self, message: Message) -> bool:
         latest = self.store.latest_messages(message.conversation_id, 1)

@@ -57,7 +57,8 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
     """A message; focus it for its actions, or click the words in its header."""
 
     LETTER_PLACE = "A message"
-    UNGUARDED = frozenset({"request('copy')", "request('copy_code')"})
+    UNGUARDED = frozenset({"request('copy')", "request('copy_code')", "request('variant_previous')",
+                           "request('variant_next')"})
 
     BINDINGS = [
         Binding("c", "request('copy')", "Copy", id="message.copy"),
@@ -66,6 +67,9 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         Binding("r", "request('retry')", "Retry", id="message.retry"),
         Binding("o", "request('continue')", "Continue", id="message.continue"),
         Binding("e", "request('edit')", "Edit and resend", id="message.edit"),
+        Binding("less_than_sign", "request('variant_previous')", "Previous answer",
+                id="message.variant_previous"),
+        Binding("greater_than_sign", "request('variant_next')", "Next answer", id="message.variant_next"),
     ]
 
     @dataclass
