@@ -208,3 +208,23 @@ async def test_escape_on_the_question_stops_the_turn_without_running_the_call(
         assert [(c.status, c.result) for c in calls] == [("cancelled", None)]
         assert not isinstance(app.screen, ApprovalScreen)
         assert len(server.requests) == 1
+
+
+async def test_a_server_that_cannot_start_is_named_in_a_notice_and_the_answer_comes(config_path, store, server):
+    from agentterm.config import load_settings
+    from agentterm.llm import LLMClient
+
+    with config_path.open("a", encoding="utf-8") as config:
+        config.write('\n[mcp_servers.broken]\ncommand = "agentterm-no-such-mcp-server"\ntimeout = 5\n')
+    settings = load_settings(config_path)
+    agent = store.create_agent("Broken", mcp_servers=["broken"])
+    server.script(Stream("Answered without tools."), Complete("Broken"))
+    app = make_app(settings, store, LLMClient(settings), open_agent=agent.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "use your tools")
+        await until(pilot, lambda: not app.main_screen.chat_pane.streaming, attempts=1500)
+        await settle(pilot)
+        titles = [n.title for n in app._notifications]
+        assert "MCP server broken unavailable" in titles, titles
+        conversation = store.list_conversations()[0]
+        assert store.all_messages(conversation.id)[-1].content == "Answered without tools."

@@ -77,3 +77,21 @@ def test_a_failing_tool_is_told_to_the_model_and_the_turn_goes_on(mcp_env, serve
     assert server.requests[1]["messages"][-1]["content"] == "demo.fail failed: Error executing tool fail: quota exceeded"
     [(_, _, _, status, text)] = calls(db_path)
     assert status == "failed" and "quota exceeded" in text
+
+
+def test_a_server_that_cannot_start_is_named_and_the_turn_goes_on(server, db_path, config_path, tmp_path):
+    with open(config_path, "a", encoding="utf-8") as handle:
+        handle.write('\n[mcp_servers.broken]\ncommand = "agentterm-no-such-mcp-server"\ntimeout = 10\n')
+    with Store(db_path) as store:
+        store.create_agent("Broken", mcp_servers=["broken"])
+    env = {**os.environ, "AGENTTERM_DB": str(db_path), "AGENTTERM_CONFIG": str(config_path),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
+    server.script(Stream(text="Answered without tools."))
+
+    result = ask(env, "--yes", "-a", "Broken", "use your tools")
+
+    assert result.returncode == 0, result.stderr
+    assert "Answered without tools." in result.stdout
+    lines = [line for line in result.stderr.splitlines() if "'broken'" in line]
+    assert len(lines) == 1 and "unavailable" in lines[0], result.stderr
+    assert "tools" not in server.requests[-1]  # nothing offered that cannot run

@@ -90,6 +90,10 @@ class TurnPrinter:
             # The turn's own error line says the first; the denial's line the second.
             if event.call.result != NO_TOOLS and event.call.id not in self.said:
                 self._line(call_line(event.call))
+        elif isinstance(event, engine.ToolsUnavailable):
+            self._end_thinking()
+            self._line(f"MCP server {event.server!r} is unavailable, so its tools are not offered: "
+                       f"{event.reason}")
         elif isinstance(event, engine.AnswerFinished):
             if not getattr(event.message, "tool_calls", None):
                 self.answered = True

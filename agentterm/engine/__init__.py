@@ -16,6 +16,7 @@ from agentterm.engine.events import (
     ToolCallRunning,
     ToolCallStarted,
     ToolResult,
+    ToolsUnavailable,
     UsageReported,
 )
 from agentterm.engine.model import ModelClient
@@ -29,6 +30,6 @@ __all__ = [
     "AnswerFailed", "AnswerFinished", "AnswerStarted", "Approval", "ApprovalAsked", "CONTINUE_PROMPT",
     "EngineError", "Event", "FLUSH_INTERVAL", "MAX_PROMPT_CHARS", "MAX_STEPS", "ModelClient",
     "PromptStored", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady", "ToolCallRunning",
-    "ToolCallStarted", "ToolResult", "TurnRefused", "UsageReported", "auto_title", "cancel_title",
+    "ToolCallStarted", "ToolResult", "ToolsUnavailable", "TurnRefused", "UsageReported", "auto_title", "cancel_title",
     "prompt_not_text", "prompt_too_long", "refuse_agent", "request_messages", "retry_pending", "run_turn", "start_title",
 ]

@@ -33,6 +33,7 @@ class CallRunner:
         self.open: set[str] = set()
         self.ran = False
         self.unanswerable = False
+        self.unavailable: dict[str, str] = {}
 
     async def load(self, agent: Any) -> None:
         """The agent's tools and its always-allowed ones, once per turn."""
@@ -43,6 +44,10 @@ class CallRunner:
             specs = await tools.list_tools(agent)
         except Exception:  # noqa: BLE001 - a provider that cannot list: the turn goes on without
             specs = []
+        # A server that could not start leaves its reason here (MCPTools.faults): the user is told.
+        faults = getattr(tools, "faults", None) or {}
+        named = getattr(agent, "mcp_servers", None) or []
+        self.unavailable = {name: faults[name] for name in named if name in faults}
         self.specs = {spec.name: spec for spec in specs}
         self.openai_tools = [spec.openai_tool() for spec in specs]
         if specs:

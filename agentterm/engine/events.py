@@ -90,6 +90,14 @@ class ToolResult:
 
 
 @dataclass
+class ToolsUnavailable:
+    """A server the agent names could not give its tools this turn; the turn goes on without them."""
+
+    server: str
+    reason: str  # one line, e.g. 'the server exited at once: ...'
+
+
+@dataclass
 class UsageReported:
     usage: Any  # llm.Usage
 
@@ -110,4 +118,4 @@ class AnswerFailed:
 
 
 Event = (PromptStored | AnswerStarted | TextDelta | ThinkingDelta | ToolCallStarted | ToolCallArguments
-         | ToolCallReady | ApprovalAsked | ToolCallRunning | ToolResult | UsageReported | AnswerFinished | AnswerFailed)
+         | ToolCallReady | ApprovalAsked | ToolCallRunning | ToolResult | ToolsUnavailable | UsageReported | AnswerFinished | AnswerFailed)

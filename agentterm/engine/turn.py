@@ -22,6 +22,7 @@ from agentterm.engine.events import (
     ThinkingDelta,
     ToolCallArguments,
     ToolCallStarted,
+    ToolsUnavailable,
     UsageReported,
 )
 from agentterm.engine.model import ModelClient, delta_kind
@@ -197,6 +198,8 @@ class _Turn:
         except StoreFault as fault:
             yield AnswerFailed(None, await self._store_error(fault))
             return
+        for server, reason in calls.unavailable.items():
+            yield ToolsUnavailable(server, reason)
         writer: AnswerWriter | None = None
         for step in range(1, self.max_steps + 1):
             writer = self._writer(first=step == 1)

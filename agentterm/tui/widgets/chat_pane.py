@@ -60,6 +60,13 @@ class ChatPane(TurnView, Vertical):
         call: Any
 
     @dataclass
+    class ToolsUnavailable(TextualMessage, bubble=False):
+        """A server the agent names could not start: its tools are missing from this turn."""
+
+        server: str
+        reason: str
+
+    @dataclass
     class ToolArguments(TextualMessage, bubble=False):
         call_id: str
         text: str

@@ -103,6 +103,14 @@ class TurnView:
             view.write_thinking(event.text)
             self.chat_view.update_jump()
 
+    def on_chat_pane_tools_unavailable(self, event: ChatPane.ToolsUnavailable) -> None:
+        from agentterm.sanitize import one_line
+
+        pane: Any = self
+        pane.notify(f"Its tools are not offered this turn: {one_line(event.reason, 300)}",
+                    title=f"MCP server {one_line(event.server, 60)} unavailable", severity="warning",
+                    markup=False, timeout=10)
+
     def on_chat_pane_tool_call_changed(self, event: ChatPane.ToolCallChanged) -> None:
         if (view := self._answer_view(event.call.message_id)) is not None:
             view.show_tool_call(event.call)
@@ -172,6 +180,8 @@ class TurnView:
             return pane.ToolCallChanged(event.call)
         if isinstance(event, ev.ApprovalAsked):
             return pane.ApprovalRequested(event.call, event.future)
+        if isinstance(event, ev.ToolsUnavailable):
+            return pane.ToolsUnavailable(event.server, event.reason)
         if isinstance(event, ev.PromptStored):
             return pane.PromptStored(event.message)
         if isinstance(event, ev.AnswerStarted):
