@@ -65,3 +65,28 @@ def scrub(text: str) -> str:
 def is_secret(text: str) -> bool:
     """Whether `text` holds a registered secret."""
     return scrub(text) != text
+
+
+class ScrubFilter:
+    """`scrub` for a stream: a key split across chunks is hidden too.
+
+    Keys hold no whitespace, so the last word of what came is held back until the next
+    whitespace (or the end) shows it whole.
+    """
+
+    MAX_HOLD = 256
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, chunk: str) -> str:
+        text = self._held + chunk
+        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+        if len(text) - cut > self.MAX_HOLD:
+            cut = len(text)
+        self._held = text[cut:]
+        return scrub(text[:cut])
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return scrub(held)

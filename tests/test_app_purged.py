@@ -43,3 +43,28 @@ async def test_a_purge_from_the_cli_while_streaming_ends_in_one_clear_notice(
         assert len(gone) == 1, notices
         assert all("Not sent" not in n for n in notices)
         assert conversation.id not in [c.id for c in app.main_screen.sidebar.conversations]
+
+
+async def test_a_key_echoed_by_the_server_never_reaches_the_screen(settings, store, client, server):
+    """The engine scrubs what it stores; the app scrubs what streams, a key split across pieces too."""
+    from tests.conftest import TEST_KEY
+
+    conversation = seed_conversation(store, "Echo", [], age=timedelta(hours=1))
+    server.script(Stream(f"Your key is {TEST_KEY} and that is all, said slowly " * 3,
+                         chunk_size=3, delay=0.04))
+    app = make_app(settings, store, client)
+    seen: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await pilot.press(*"echo", "enter")
+        for _ in range(600):  # the screen sampled while the answer streams, until it is stored whole
+            seen.append(shown_text(app))
+            last = store.latest_messages(conversation.id, 1)
+            if last and last[0].role == "assistant" and last[0].status == "complete":
+                break
+            await pilot.pause(0.02)
+        await settle(pilot)
+        seen.append(shown_text(app))
+    assert sum("Your key is" in screen for screen in seen) > 3  # seen mid-stream, not only at the end
+    assert "said slowly" in seen[-1]
+    assert not any("MARKER" in screen for screen in seen)

@@ -10,38 +10,10 @@ import threading
 from typing import Any
 
 from agentterm.cli.context import CliError
+from agentterm.redact import ScrubFilter
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 NO_TERMINAL = "there is no terminal to ask on"
-
-
-class ScrubFilter:
-    """llm.scrub for a stream: a key split across chunks is hidden too.
-
-    Keys hold no whitespace, so the last word of what came is held back until the next
-    whitespace (or the end) shows it whole.
-    """
-
-    MAX_HOLD = 256
-
-    def __init__(self) -> None:
-        self._held = ""
-
-    def feed(self, chunk: str) -> str:
-        from agentterm.llm import scrub
-
-        text = self._held + chunk
-        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
-        if len(text) - cut > self.MAX_HOLD:
-            cut = len(text)
-        self._held = text[cut:]
-        return scrub(text[:cut])
-
-    def flush(self) -> str:
-        from agentterm.llm import scrub
-
-        held, self._held = self._held, ""
-        return scrub(held)
 
 
 class TurnPrinter:

@@ -51,7 +51,8 @@ class TurnView:
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _reply(self, conversation_id: int | None, agent_id: int | None, prompt: str | None,
                      mode: str) -> None:
-        from agentterm.engine import AnswerFailed, AnswerStarted, run_turn
+        from agentterm.engine import MAX_STEPS, AnswerFailed, AnswerStarted, TextDelta, ThinkingDelta, run_turn
+        from agentterm.redact import ScrubFilter
 
         pane: Any = self
         post = pane.post_message
@@ -67,11 +68,18 @@ class TurnView:
                 conversation_id = conversation.id
                 post(pane.ConversationCreated(conversation))
             tools = pane.app.tools_for(agent)
+            max_steps = getattr(pane.app.settings, "max_steps", MAX_STEPS)
+            # What is stored is scrubbed by the engine; what streams onto the screen is scrubbed
+            # here, a key split across pieces included (the finished view shows the stored text).
+            scrubbers: dict[tuple[type, int], ScrubFilter] = {}
             async with aclosing(run_turn(astore, pane.client, conversation_id, prompt, mode=mode,
-                                         tools=tools)) as events:
+                                         tools=tools, max_steps=max_steps)) as events:
                 async for event in events:
                     if isinstance(event, AnswerStarted):
                         answer_id = event.message.id
+                    if isinstance(event, TextDelta | ThinkingDelta):
+                        scrubber = scrubbers.setdefault((type(event), event.message_id), ScrubFilter())
+                        event = dataclasses.replace(event, text=scrubber.feed(event.text))
                     if isinstance(event, AnswerFailed):
                         post(failure(pane, event.message, event.error))
                     elif (message := self.message_for(event, type(pane))) is not None:
