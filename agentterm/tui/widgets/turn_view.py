@@ -80,6 +80,10 @@ class TurnView:
                     if isinstance(event, TextDelta | ThinkingDelta):
                         scrubber = scrubbers.setdefault((type(event), event.message_id), ScrubFilter())
                         event = dataclasses.replace(event, text=scrubber.feed(event.text))
+                    # Anything else ends what streamed so far: what a scrubber holds back is shown.
+                    for (kind, message_id), scrubber in list(scrubbers.items()):
+                        if kind is not type(event) and (held := scrubber.flush()):
+                            post(self.message_for(kind(message_id, held), type(pane)))
                     if isinstance(event, AnswerFailed):
                         post(failure(pane, event.message, event.error))
                     elif (message := self.message_for(event, type(pane))) is not None:
