@@ -60,6 +60,12 @@ class ChatPane(TurnView, Vertical):
         call: Any
 
     @dataclass
+    class ForeignAnswerChanged(TextualMessage, bubble=False):
+        """An answer another process streams in this conversation grew, ended or was found dead."""
+
+        conversation_id: int
+
+    @dataclass
     class ToolsUnavailable(TextualMessage, bubble=False):
         """A server the agent names could not start: its tools are missing from this turn."""
 
@@ -171,6 +177,39 @@ class ChatPane(TurnView, Vertical):
         self.agent = agent
         await self.chat_view.show(conversation, agent_name=self._agent_name(), around=around)
         self.update_status()
+        if conversation is not None and self.streaming_conversation != conversation.id and any(
+                view.message.status == "streaming" for view in self.chat_view.views):
+            self._watch_foreign_answer(conversation.id)
+
+    @work(group="foreign-answer", exclusive=True, exit_on_error=False)
+    async def _watch_foreign_answer(self, conversation_id: int) -> None:
+        """An answer another process writes (or wrote, and died): follow it until it ends.
+
+        Another agentterm's answer grows and finishes here; one whose writer died is marked
+        interrupted once its heartbeat is stale (store.STALE_AFTER), and retry is offered.
+        """
+        def streaming_row(messages: list[Message]) -> Message | None:
+            return next((m for m in reversed(messages) if m.status == "streaming"), None)
+
+        shown = streaming_row([view.message for view in self.chat_view.views])
+        for _ in range(3600):  # an hour at most: a writer alive that long is followed no further
+            await asyncio.sleep(1.0)
+            if not self._current(conversation_id) or self.streaming_conversation == conversation_id:
+                return
+            await self.astore.recover_interrupted()
+            row = await self.astore.get_message(shown.id) if shown is not None else None
+            if row is None or row.status != "streaming" or row.content != shown.content:
+                self.post_message(self.ForeignAnswerChanged(conversation_id))
+                if row is None or row.status != "streaming":
+                    return
+                shown = row
+
+    async def on_chat_pane_foreign_answer_changed(self, event: ForeignAnswerChanged) -> None:
+        if self._current(event.conversation_id) and self.streaming_conversation != event.conversation_id:
+            conversation = await self.astore.get_conversation(event.conversation_id)
+            if conversation is not None:
+                await self.chat_view.show(conversation, agent_name=self._agent_name())
+                self.update_status()
 
     def _agent_name(self) -> str | None:
         if self.agent is not None:
@@ -433,7 +472,12 @@ class ChatPane(TurnView, Vertical):
         if message is None or not self._is_last(message):
             self.notify("Only the last answer can be retried.", severity="warning")
             return
-        if message.role == "assistant" and message.status in ("complete", "streaming"):
+        if message.role == "assistant" and message.status == "streaming":
+            self.notify("This answer is still being written elsewhere, or its writer stopped: "
+                        "it is marked interrupted within seconds if so, and can be retried then.",
+                        severity="warning")
+            return
+        if message.role == "assistant" and message.status == "complete":
             self.notify("This answer is complete; edit the prompt to ask again.", severity="warning")
             return
         if continue_answer and not (message.role == "assistant" and message.content):
