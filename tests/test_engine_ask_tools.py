@@ -116,3 +116,16 @@ def test_on_a_terminal_each_call_is_asked_y_a_or_n(env, server, db_path, answer)
         assert (status, result, code) == ("done", "pong", 0)
         assert allowed == ({"demo.echo"} if answer == "a" else set())
     assert b"Done." in term.output
+
+
+def test_keys_typed_before_the_question_do_not_answer_it(env, server, db_path):
+    """A `y` typed ahead (while the answer streamed) must not run the tool: only a key typed after."""
+    server.script(tool_call("demo__echo", {"text": "pong"}), Stream(text="Done."))
+    term = Terminal([sys.executable, "-m", "agentterm", "ask", "--no-title", "-a", "Echoer", "ping"], env)
+    os.write(term.master, b"y\n")  # before the process has even started asking
+    term.read_until(b"[y/a/N]")
+    os.write(term.master, b"n\n")
+    code = term.finish()
+
+    [(tool, status, reason, result)] = calls(db_path)
+    assert (tool, status, code) == ("echo", "denied", 0), term.output

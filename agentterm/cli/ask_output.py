@@ -132,6 +132,7 @@ async def read_from_terminal(path: str, question: str) -> str:
     does not wait for the line.
     """
     fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    discard_typed_ahead(fd)
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[str] = loop.create_future()
 
@@ -189,3 +190,13 @@ def call_line(call: Any) -> str:
     if status == "denied":
         return f"tool {describe(call)} denied" + (f": {call.reason}" if call.reason else "")
     return f"tool {describe(call)} {status}: {one_line(call.error or call.result or '', 120)}"
+
+
+def discard_typed_ahead(fd: int) -> None:
+    """Keys typed before the question was shown must not answer it (a stray y would run a tool)."""
+    try:
+        import termios
+
+        termios.tcflush(fd, termios.TCIFLUSH)
+    except (ImportError, OSError):  # not a terminal that can be flushed: nothing typed ahead there
+        pass
