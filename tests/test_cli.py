@@ -262,3 +262,16 @@ def test_global_flags_work_before_and_after_the_subcommand(run, tmp_path, where)
     args = ["--db", str(other_db), "agents", "list"] if where == "before" else ["agents", "list", "--db", str(other_db)]
     run(*args)
     assert other_db.exists()
+
+
+@pytest.mark.parametrize("args", [["chats", "list", "--json"], ["agents", "list"], ["ask", "--no-title", "hi"]])
+def test_output_to_a_full_disk_is_one_clear_line(args, db_path, config_path, server):
+    server.script(Stream(text="An answer long enough to be written."))
+    env = {**os.environ, "AGENTTERM_DB": str(db_path), "AGENTTERM_CONFIG": str(config_path)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "agentterm", *args], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["agentterm: error: could not write the output: No space left on device. "
+                     "Check the free space where the output goes (or send it elsewhere with -o)."], lines

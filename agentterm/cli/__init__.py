@@ -66,6 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(error.message, error.hint, code=error.code)
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        if not _output_failed(error):
+            known = ctx.explain(error)
+            if known is not None:
+                return fail(*known)
+            what = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
+            return fail(f"{ctx.scrub(what)}.", "Check the path, its permissions and the free space.")
+        return fail(f"could not write the output: {error.strerror or error}.",
+                    "Check the free space where the output goes (or send it elsewhere with -o).")
     except Exception as error:  # noqa: BLE001 - the last line of defence: one line, no traceback
         known = ctx.explain(error)
         if known is not None:
@@ -74,3 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "This is a bug in agentterm; please report it with the command you ran.")
     finally:
         ctx.close()
+
+
+def _output_failed(error: OSError) -> bool:
+    """Whether writing stdout failed (a full disk, /dev/full): the rest of the output goes nowhere."""
+    import errno
+    import os
+
+    if error.filename is not None or error.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+        return False
+    # Python would try to flush the failed stream again at exit and print a traceback of it.
+    try:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives until exit
+    except OSError:
+        pass
+    return True
