@@ -228,3 +228,17 @@ async def test_a_server_that_cannot_start_is_named_in_a_notice_and_the_answer_co
         assert "MCP server broken unavailable" in titles, titles
         conversation = store.list_conversations()[0]
         assert store.all_messages(conversation.id)[-1].content == "Answered without tools."
+
+
+async def test_quitting_while_the_question_is_open_leaves_nothing_streaming(tool_settings, store, tool_client, server):
+    """ctrl+q over the approval question: the answer is interrupted and the call cancelled, on disk."""
+    agent = make_agent(store)
+    server.script(tool_call_answer("demo__echo", '{"text": "never"}'))
+    app = make_app(tool_settings, store, tool_client, open_agent=agent.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "ask me first")
+        await asked(pilot)
+        await pilot.press("ctrl+q")
+    conversation, calls = calls_of(store)
+    answer = [m for m in store.all_messages(conversation.id) if m.role == "assistant"][-1]
+    assert (answer.status, [c.status for c in calls]) == ("interrupted", ["cancelled"])

@@ -180,15 +180,15 @@ def test_a_full_disk_on_the_command_line_is_one_clear_line(tmp_path, server):
         pytest.skip("needs a small mount")
     mount = tmp_path / "small"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
                       capture_output=True, check=False).returncode != 0:
         pytest.skip("cannot mount a small file system")
     try:
         path = make_store(mount / "store.db", messages=1)
         stat = os.statvfs(mount)
-        # Room for the prompt, none for the answer.
-        (mount / "filler").write_bytes(b"\0" * max(0, stat.f_bavail * stat.f_frsize - 160 * 1024))
-        server.script(Stream("w" * 400_000, chunk_size=50_000))
+        # Room for the prompt (and the pages its write touches in the WAL), none for the answer.
+        (mount / "filler").write_bytes(b"\0" * max(0, stat.f_bavail * stat.f_frsize - 600 * 1024))
+        server.script(Stream("w" * 1_500_000, chunk_size=50_000))
         env = cli_env(path, write_config(tmp_path / "config.toml", server.base_url))
         result = run_cli("ask", "--no-title", "fill it", env=env)
         line = one_error_line(result)

@@ -70,6 +70,8 @@ TWINS: dict[str, str | tuple[str, str]] = {
     "message.retry": "chats regenerate ID",
     "message.continue": "chats continue ID",
     "message.edit": "chats edit-prompt ID PROMPT",
+    "message.variant_previous": "chats variants ID --prompt MESSAGE_ID --select VERSION",
+    "message.variant_next": "chats variants ID --prompt MESSAGE_ID --select VERSION",
     "agents.new": "agents create NAME",
     "agents.edit": "agents edit NAME",
     "agents.chat": "ask -a AGENT PROMPT",

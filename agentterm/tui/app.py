@@ -114,6 +114,18 @@ class AgentTermApp(App[None]):
         return self._tools
 
     async def on_unmount(self) -> None:
+        # A turn cancelled by the quit is still writing its answer as interrupted (a store thread,
+        # perhaps behind another process's lock): let it finish before the process ends.
+        import asyncio
+
+        turns = [worker for worker in self.workers if worker.group == "reply" and not worker.is_finished]
+        for worker in turns:
+            worker.cancel()
+        for worker in turns:
+            try:
+                await asyncio.wait_for(worker.wait(), timeout=6)
+            except BaseException:  # noqa: BLE001 - cancelled, failed or too slow: recovery has it
+                pass
         # The MCP servers this process started end with it (their process groups, after a grace).
         if self._tools is not None:
             tools, self._tools = self._tools, None
