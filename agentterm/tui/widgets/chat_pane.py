@@ -24,10 +24,11 @@ from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.message import MessageView
 from agentterm.tui.widgets.prompt_input import PromptInput
 from agentterm.tui.widgets.status_line import StatusLine
+from agentterm.tui.widgets.foreign_answer import ForeignAnswer
 from agentterm.tui.widgets.turn_view import TurnView
 
 
-class ChatPane(TurnView, Vertical):
+class ChatPane(ForeignAnswer, TurnView, Vertical):
     """Owns sending: the worker posts the Reply* messages below and their handlers touch widgets."""
 
     @dataclass
@@ -180,36 +181,6 @@ class ChatPane(TurnView, Vertical):
         if conversation is not None and self.streaming_conversation != conversation.id and any(
                 view.message.status == "streaming" for view in self.chat_view.views):
             self._watch_foreign_answer(conversation.id)
-
-    @work(group="foreign-answer", exclusive=True, exit_on_error=False)
-    async def _watch_foreign_answer(self, conversation_id: int) -> None:
-        """An answer another process writes (or wrote, and died): follow it until it ends.
-
-        Another agentterm's answer grows and finishes here; one whose writer died is marked
-        interrupted once its heartbeat is stale (store.STALE_AFTER), and retry is offered.
-        """
-        def streaming_row(messages: list[Message]) -> Message | None:
-            return next((m for m in reversed(messages) if m.status == "streaming"), None)
-
-        shown = streaming_row([view.message for view in self.chat_view.views])
-        for _ in range(3600):  # an hour at most: a writer alive that long is followed no further
-            await asyncio.sleep(1.0)
-            if not self._current(conversation_id) or self.streaming_conversation == conversation_id:
-                return
-            await self.astore.recover_interrupted()
-            row = await self.astore.get_message(shown.id) if shown is not None else None
-            if row is None or row.status != "streaming" or row.content != shown.content:
-                self.post_message(self.ForeignAnswerChanged(conversation_id))
-                if row is None or row.status != "streaming":
-                    return
-                shown = row
-
-    async def on_chat_pane_foreign_answer_changed(self, event: ForeignAnswerChanged) -> None:
-        if self._current(event.conversation_id) and self.streaming_conversation != event.conversation_id:
-            conversation = await self.astore.get_conversation(event.conversation_id)
-            if conversation is not None:
-                await self.chat_view.show(conversation, agent_name=self._agent_name())
-                self.update_status()
 
     def _agent_name(self) -> str | None:
         if self.agent is not None:
