@@ -68,3 +68,21 @@ async def test_store_errors_come_out_of_the_await(store):
         await astore.add_message(999, "user", "lost")
     with pytest.raises(AttributeError):
         astore.no_such_method  # noqa: B018
+
+
+async def test_a_cancelled_await_still_makes_the_write_queued_behind_another(db_path):
+    # A stop (or a client gone) cancels the turn while its final write waits behind a flush:
+    # the write must still land, or the answer stays "streaming" with nobody writing it.
+    import time
+
+    async with await AsyncStore.open(db_path) as astore:
+        conversation = await astore.create_conversation(title="Stopped")
+        busy = asyncio.ensure_future(astore.run(time.sleep, 0.3))  # the worker is busy
+        await asyncio.sleep(0.05)
+        write = asyncio.ensure_future(astore.add_message(conversation.id, "assistant", "kept"))
+        await asyncio.sleep(0.05)
+        write.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        await busy
+        assert [m.content for m in await astore.all_messages(conversation.id)] == ["kept"]

@@ -14,6 +14,12 @@ from agentterm.store.store import Store
 T = TypeVar("T")
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # A call whose await was cancelled: its error is nobody's to raise, and not a warning.
+    if not future.cancelled():
+        future.exception()
+
+
 class AsyncStore:
     """`await astore.add_message(...)`: any public Store method, run on the store's own thread.
 
@@ -21,8 +27,9 @@ class AsyncStore:
     here that wait happens on the worker thread, and the event loop keeps handling keys.
     One thread runs every call in the order they were made, so calls never interleave; the
     Store's lock keeps the sync face (the CLI, code not yet moved over) safe beside it.
-    A cancelled await does not stop a call already running: SQLite finishes it (a write is
-    whole or not at all) and its result is dropped.
+    A cancelled await stops no call, running or still queued: the call runs in its turn and
+    its result is dropped. A turn cancelled by a stop or a client gone still writes its final
+    state (the answer interrupted), even when that write waits behind a flush.
     """
 
     def __init__(self, store: Store):
@@ -44,8 +51,10 @@ class AsyncStore:
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run any callable on the store's thread: for a few calls that must go together."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        future = asyncio.wrap_future(self._executor.submit(functools.partial(fn, *args, **kwargs)))
+        # Shielded: cancelling the await must not cancel the queued call (run_in_executor would).
+        future.add_done_callback(_retrieve)
+        return await asyncio.shield(future)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names AsyncStore itself lacks: the Store's methods and attributes.
