@@ -86,3 +86,22 @@ def fast_client(settings):
 
     settings.providers["local"].timeout = 0.5
     return LLMClient(settings)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A real PostgreSQL server for the session (tests/pg_helpers.py), stopped at the end.
+
+    Missing binaries fail the tests, never skip them: .ci/install-postgres installs them.
+    """
+    from tests.pg_helpers import PostgresCluster
+
+    cluster = PostgresCluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """The URL of a fresh, empty PostgreSQL database of its own for one test."""
+    return pg_cluster.create_database()
