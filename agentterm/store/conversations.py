@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -64,7 +65,7 @@ class ConversationsMixin(StoreConnection):
         *,
         view: str = "inbox",
         agent_id: int | None = None,
-        tag: str | None = None,
+        tag: str | Sequence[str] | None = None,
         query: str | None = None,
         limit: int = 200,
         offset: int = 0,
@@ -72,7 +73,8 @@ class ConversationsMixin(StoreConnection):
         """A page of conversations in sidebar order: pinned first, then by last activity.
 
         view: "inbox" (neither archived nor trashed), "archive", "trash", or "all" (everything
-        but the trash). query filters titles (case-insensitive substring).
+        but the trash). query filters titles (case-insensitive substring). tag: a tag, or
+        several that must all be there; each ignores case.
         """
         where, params = self._conversation_filter(view, agent_id, tag, query)
         rows = self._query(
@@ -83,7 +85,7 @@ class ConversationsMixin(StoreConnection):
         return [_conversation(row) for row in rows]
 
     def _conversation_filter(
-        self, view: str, agent_id: int | None, tag: str | None, query: str | None
+        self, view: str, agent_id: int | None, tag: str | Sequence[str] | None, query: str | None
     ) -> tuple[str, list[Any]]:
         if view not in _VIEW_WHERE:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
@@ -91,12 +93,14 @@ class ConversationsMixin(StoreConnection):
         if agent_id is not None:
             terms.append("c.agent_id = ?")
             params.append(agent_id)
-        if tag:
+        for one in [tag] if isinstance(tag, str) else tag or ():
+            if not one.strip():
+                continue
             # Ignoring case (--tag Python finds "python"), through tags_tag_nocase.
             terms.append(
                 "c.id IN (SELECT conversation_id FROM tags WHERE tag = ? COLLATE NOCASE)"
             )
-            params.append(tag.strip())
+            params.append(one.strip())
         if query and query.strip():
             terms.append("c.title LIKE ? ESCAPE '\\'")
             escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

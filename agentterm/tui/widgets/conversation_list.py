@@ -40,6 +40,18 @@ def fit(text: str, width: int) -> str:
     return text[: width - 1] + "…"
 
 
+def split_filter(text: str) -> tuple[list[str], str]:
+    """The filter's `#tag` words (each must be on the conversation, ignoring case) and the
+    rest, the title text: "#python async" lists Python-tagged conversations titled "async"."""
+    tags, words = [], []
+    for word in text.split():
+        if word.startswith("#") and len(word) > 1:
+            tags.append(word[1:])
+        else:
+            words.append(word)
+    return tags, " ".join(words)
+
+
 def snippet_parts(snippet: str) -> list[tuple[str, str]]:
     """A search snippet with the store's match marks turned into highlighting."""
     parts: list[tuple[str, str]] = []
@@ -206,8 +218,9 @@ class ConversationList(Vertical):
     @store_guarded
     async def _read_page(self, generation: int, view: str, query: str, limit: int, offset: int,
                          keep: int | None) -> None:
-        rows = await self.app.astore.list_conversations(view=view, query=query or None, limit=limit,  # type: ignore[attr-defined]
-                                                        offset=offset)
+        tags, title = split_filter(query)
+        rows = await self.app.astore.list_conversations(view=view, query=title or None, tag=tags,  # type: ignore[attr-defined]
+                                                        limit=limit, offset=offset)
         self.post_message(self.PageRead(generation, view, query, limit, offset, rows, keep))
 
     @dataclass
@@ -239,8 +252,12 @@ class ConversationList(Vertical):
         if not options:
             empty = {"inbox": f"No conversations yet: {key_label(self, 'app.new_conversation')} starts one.",
                      "archive": "Nothing archived.", "trash": "The trash is empty."}[self.view]
-            options = [Option(Content(empty if not event.query else "No title matches; enter searches the text."),
-                              disabled=True)]
+            if event.query:
+                tags, title = split_filter(event.query)
+                empty = ("No conversation has " + " and ".join(f"#{one_line(t)}" for t in tags)
+                         + (" with that in its title." if title else ".")) if tags else \
+                    "No title matches; enter searches the text."
+            options = [Option(Content(empty), disabled=True)]
         self.options.set_options(options)
         self._highlight(event.keep)
 
@@ -266,7 +283,8 @@ class ConversationList(Vertical):
     @store_guarded
     async def _read_more(self, generation: int, view: str, query: str, offset: int) -> None:
         try:
-            rows = await self.app.astore.list_conversations(view=view, query=query or None,  # type: ignore[attr-defined]
+            tags, title = split_filter(query)
+            rows = await self.app.astore.list_conversations(view=view, query=title or None, tag=tags,  # type: ignore[attr-defined]
                                                             limit=PAGE, offset=offset)
         finally:
             self._loading_more = False
@@ -393,8 +411,11 @@ class ConversationList(Vertical):
     @store_guarded
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip():
-            self.show_search(event.value.strip())
+        tags, text = split_filter(event.value)
+        if text:
+            self.show_search(text)  # every message's text; the #tags filter titles only
+        elif tags:
+            self.options.focus()
 
     def on_key(self, event) -> None:
         if event.key == "escape" and (self.filter_input.value or self.hits is not None):
