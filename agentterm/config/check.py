@@ -40,7 +40,8 @@ _TOP_KEYS = (
     "user",
     "serve",
 )
-_SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout")
+_SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout", "requests_per_minute",
+               "streams_per_token")
 _PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout")
 _NO_KEYS_HERE = (
     "API keys are never stored in the config: use api_key_env (the name of an environment "
@@ -113,9 +114,12 @@ class Checker(MCPChecks):
             value = table.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise self.fail(f"serve.{key}", "must be an array of strings")
-        for key in ("max_body_bytes", "idle_timeout"):
-            if key in table:
-                self.whole(table, key, 0, 1)
+        # Limits may be 0 (none); a body limit or an idle timeout of 0 would refuse or drop everything.
+        for key, low in (("max_body_bytes", 1), ("idle_timeout", 1), ("requests_per_minute", 0),
+                         ("streams_per_token", 0)):
+            value = table.get(key, low)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise self.fail(f"serve.{key}", f"must be a whole number, {low} or more")
         return dict(table)
 
     def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:

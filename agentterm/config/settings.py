@@ -17,6 +17,9 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_TITLE_TIMEOUT = 10.0
 DEFAULT_TRASH_DAYS = 30
+# [serve] (agentterm serve): per-token limits (0: none) and the idle cleanup of id-less sessions.
+DEFAULT_SERVE = {"max_body_bytes": 4_000_000, "requests_per_minute": 600, "streams_per_token": 20,
+                 "idle_timeout": 86_400}
 DEFAULT_THEME = "textual-dark"
 KEY_CMD_TIMEOUT = 10.0
 DEFAULT_MAX_STEPS = 20
@@ -247,7 +250,12 @@ class Settings:
     """The local user (the app's and the CLI's) for the server's ownership; None: the login name."""
 
     serve: dict[str, Any] = field(default_factory=dict)
-    """[serve]: allowed_hosts, cors_origins, max_body_bytes for `agentterm serve`."""
+    """[serve] for `agentterm serve`: allowed_hosts, cors_origins, and the numbers of DEFAULT_SERVE
+    (max_body_bytes, requests_per_minute, streams_per_token, idle_timeout in seconds)."""
+
+    def serve_number(self, key: str) -> int:
+        """A whole-number [serve] setting, its default if the config leaves it out."""
+        return int((self.serve or {}).get(key, DEFAULT_SERVE[key]))
 
     def local_user(self) -> str:
         if self.user:

@@ -6,8 +6,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_MAX_BODY = 4_000_000
-
 
 @dataclass
 class Parts:
@@ -18,6 +16,7 @@ class Parts:
     settings: Any
     tools: Any
     local_user: str
+    limits: Any = None
 
     def scrub(self, text: str) -> str:
         from agentterm.redact import scrub
@@ -38,17 +37,28 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
 
     from agentterm.server import chat, models
     from agentterm.server.doors import BearerAuth, BodyLimit, HostCheck
+    from agentterm.server.cleanup import sweep_forever
     from agentterm.server.errors import APIError
+    from agentterm.server.limits import Limits, RequestRate
     from agentterm.store import AsyncStore
 
     serve = getattr(settings, "serve", {}) or {}
-    parts = Parts(AsyncStore(store), client, settings, tools, settings.local_user())
+    limits = Limits(settings.serve_number("requests_per_minute"), settings.serve_number("streams_per_token"))
+    parts = Parts(AsyncStore(store), client, settings, tools, settings.local_user(), limits)
 
     @asynccontextmanager
     async def lifespan(app):
-        yield
-        if tools is not None:
-            await tools.aclose()
+        import asyncio
+
+        sweeper = asyncio.create_task(sweep_forever(parts.astore, settings.serve_number("idle_timeout"),
+                                                    settings.trash_days))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+            if tools is not None:
+                await tools.aclose()
 
     app = FastAPI(title="agentterm", version="1", lifespan=lifespan,
                   description="Agents as OpenAI-compatible models, over the agentterm store.")
@@ -56,13 +66,14 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
 
     @app.exception_handler(APIError)
     async def api_error(request: Request, error: APIError):
-        return JSONResponse(error.body(), status_code=error.status)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
     app.include_router(models.router)
     app.include_router(chat.router)
-    # Added last = outermost: Host first, then CORS (preflights carry no token), body, token.
+    # Added last = outermost: Host first, then CORS (preflights carry no token), body, token, rate.
+    app.add_middleware(RequestRate, limits=limits)
     app.add_middleware(BearerAuth, astore=parts.astore)
-    app.add_middleware(BodyLimit, limit=int(serve.get("max_body_bytes", DEFAULT_MAX_BODY)))
+    app.add_middleware(BodyLimit, limit=settings.serve_number("max_body_bytes"))
     if serve.get("cors_origins"):
         from fastapi.middleware.cors import CORSMiddleware
 

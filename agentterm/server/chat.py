@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from agentterm.server.app import Parts, parts_of, user_of
@@ -74,10 +74,6 @@ async def _conversation(parts: Parts, user: str, agent, session: str | None, his
 @router.post("/chat/completions")
 async def chat_completions(body: ChatRequest, request: Request,
                            x_session_id: str | None = Header(default=None)):
-    from contextlib import aclosing
-
-    from agentterm.engine import run_turn
-
     parts, user = parts_of(request), user_of(request)
     agent = await parts.astore.visible_agent(user, body.model, parts.local_user)
     if agent is None or agent.status == "inactive":
@@ -86,9 +82,23 @@ async def chat_completions(body: ChatRequest, request: Request,
     if agent.status == "paused":
         raise APIError(409, f"The agent {agent.name!r} is paused: resume it to talk to it.",
                        code="agent_paused", param="model")
-    session = body.session_id or x_session_id
     history, prompt = split_turn(body.messages)
-    conversation, key, new = await _conversation(parts, user, agent, session, history)
+    if not body.stream:
+        return await _until_gone(request, _answer(parts, user, agent, body, x_session_id, history, prompt))
+    # Taken before any work, given back however the stream ends (done, failed, client gone).
+    slot = parts.limits.open_stream(request.scope["state"]["token"]) if parts.limits else None
+    try:
+        return await _answer(parts, user, agent, body, x_session_id, history, prompt, slot)
+    finally:
+        if slot is not None and not slot.handed:
+            slot.release()
+
+
+async def _answer(parts: Parts, user: str, agent, body: ChatRequest, x_session_id: str | None,
+                  history: list[dict], prompt: str, slot=None):
+    from agentterm.engine import run_turn
+
+    conversation, key, new = await _conversation(parts, user, agent, body.session_id or x_session_id, history)
     turn = run_turn(parts.astore, parts.client, conversation.id, prompt, tools=parts.tools,
                     auto_approve=False, max_steps=getattr(parts.settings, "max_steps", 20))
     run = _Run(parts, turn, agent.name, conversation.id, new)
@@ -96,7 +106,7 @@ async def chat_completions(body: ChatRequest, request: Request,
     try:
         first = await run.until_text()
     except BaseException:
-        await run.close()
+        await asyncio.shield(run.close())
         raise
     if run.error is not None and not first:
         await run.close()
@@ -104,11 +114,15 @@ async def chat_completions(body: ChatRequest, request: Request,
         return JSONResponse(error.body(), status_code=error.status, headers=headers)
     if body.stream:
         usage = bool((body.stream_options or {}).get("include_usage"))
-        return _Stream(run.sse(first, usage), media_type="text/event-stream", headers=headers)
+        if slot is not None:
+            slot.handed = True  # the stream gives it back when it ends
+        return _Stream(run.sse(first, usage), media_type="text/event-stream", headers=headers,
+                       on_end=slot.release if slot is not None else None)
     try:
         text = "".join(first) + "".join([t async for t in run.texts()])
     finally:
-        await run.close()
+        # Shielded: a client gone cancels this task, and the turn must still be stored interrupted.
+        await asyncio.shield(run.close())
     if run.error is not None:
         error = turn_error(run.error, parts.scrub)
         return JSONResponse(error.body(), status_code=error.status, headers=headers)
@@ -119,20 +133,51 @@ async def chat_completions(body: ChatRequest, request: Request,
         "usage": run.usage(), "session_id": key}, headers=headers)
 
 
+async def _until_gone(request: Request, work):
+    """Await `work` (a non-streamed answer) unless the client goes away first: then it is
+    cancelled, so the turn stops and its partial answer is stored interrupted, as a stream's is.
+    (The body is read already: the next ASGI message can only be the disconnect.)"""
+    task = asyncio.ensure_future(work)
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watch = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for other in (task, watch):
+            other.cancel()
+        await asyncio.gather(task, watch, return_exceptions=True)
+    if task.cancelled():
+        return Response(status_code=499)  # nobody is there to read it
+    return task.result()
+
+
 class _Stream(StreamingResponse):
     """A stream that always watches for the client leaving: then the turn is cancelled (the
-    answer stored interrupted), whatever ASGI version the server speaks."""
+    answer stored interrupted), whatever ASGI version the server speaks. `on_end` runs however
+    it ends (the stream's slot given back)."""
+
+    def __init__(self, *args, on_end=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_end = on_end
 
     async def __call__(self, scope, receive, send) -> None:
         import anyio
 
-        async with anyio.create_task_group() as group:
-            async def until_done(run) -> None:
-                await run()
-                group.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as group:
+                async def until_done(run) -> None:
+                    await run()
+                    group.cancel_scope.cancel()
 
-            group.start_soon(until_done, lambda: self.stream_response(send))
-            await until_done(lambda: self.listen_for_disconnect(receive))
+                group.start_soon(until_done, lambda: self.stream_response(send))
+                await until_done(lambda: self.listen_for_disconnect(receive))
+        finally:
+            if self.on_end is not None:
+                self.on_end()
 
 
 class _Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentterm.server.errors import send_error
+from agentterm.store.users import hash_token
 
 # Documents only: the schema and the interactive docs carry no data, and a browser cannot send a token.
 OPEN_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
@@ -100,5 +101,7 @@ class BearerAuth:
                              "invalid_request_error", "invalid_api_key",
                              headers=[(b"www-authenticate", b"Bearer")])
             return
-        scope.setdefault("state", {})["user"] = user
+        state = scope.setdefault("state", {})
+        # The hash, not the token: the per-token limits key on it, and no secret is kept around.
+        state["user"], state["token"] = user, hash_token(token.strip())
         await self.app(scope, receive, send)
