@@ -35,7 +35,7 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
-    from agentterm.server import chat, models
+    from agentterm.server import api_agents, api_messages, api_sessions, chat, models
     from agentterm.server.doors import BearerAuth, BodyLimit, HostCheck
     from agentterm.server.cleanup import sweep_forever
     from agentterm.server.errors import APIError
@@ -70,6 +70,9 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
 
     app.include_router(models.router)
     app.include_router(chat.router)
+    app.include_router(api_agents.router)
+    app.include_router(api_sessions.router)
+    app.include_router(api_messages.router)
     # Added last = outermost: Host first, then CORS (preflights carry no token), body, token, rate.
     app.add_middleware(RequestRate, limits=limits)
     app.add_middleware(BearerAuth, astore=parts.astore)

@@ -11,6 +11,7 @@ from agentterm.store.conversations import ConversationsMixin
 from agentterm.store.forks import ForksMixin
 from agentterm.store.import_export import ImportExportMixin
 from agentterm.store.messages import MessagesMixin
+from agentterm.store.owned import OwnedMixin
 from agentterm.store.search import SearchMixin
 from agentterm.store.tool_calls import ToolCallsMixin
 from agentterm.store.users import UsersMixin
@@ -27,6 +28,7 @@ class Store(
     SearchMixin,
     ImportExportMixin,
     UsersMixin,
+    OwnedMixin,
     StoreConnection,
 ):
     """The one SQLite file holding agents, conversations and messages.

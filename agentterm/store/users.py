@@ -129,12 +129,14 @@ class UsersMixin(StoreConnection):
 
     def owned_conversation(self, owner: str, session_key: str,
                            local_user: str | None = None) -> Conversation | None:
-        """The conversation of `owner` with this session key (or id, for the owner), not trashed."""
+        """The conversation of `owner` with this session key, or with this id (the REST API's),
+        not trashed. A key that is also another conversation's id names the key's."""
         mine, params = _owned("owner", owner, local_user)
         row = self._one(
             f"SELECT id FROM conversations WHERE {mine} AND deleted_at IS NULL"
-            " AND (session_key = ? OR (session_key IS NULL AND CAST(id AS TEXT) = ?))",
-            [*params, session_key, session_key],
+            " AND (session_key = ? OR CAST(id AS TEXT) = ?)"
+            " ORDER BY CASE WHEN session_key = ? THEN 0 ELSE 1 END LIMIT 1",
+            [*params, session_key, session_key, session_key],
         )
         return self.get_conversation(row["id"]) if row else None
 

@@ -1,0 +1,183 @@
+"""One turn of an agent for the server's routes: the request's messages split into history and
+prompt, the engine's events read as text (approvals denied, usage summed), and the agent checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import Any
+
+from agentterm.server.app import Parts
+from agentterm.server.errors import APIError, error_body, turn_error
+
+DENIED = ("agentterm serve cannot ask anyone to approve a tool call: this agent's tool_approval"
+          " is 'ask' and the tool is not always allowed (set the agent to auto, or allow the tool in the app)")
+
+
+def text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def split_turn(messages: list[dict]) -> tuple[list[dict], str]:
+    """(the history before the new turn, the new turn's prompt): the user messages after the
+    last assistant message are the new turn."""
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
+    new = [text_of(m.get("content")) for m in messages[last + 1:] if m.get("role") == "user"]
+    if not any(t.strip() for t in new):
+        raise APIError(400, "There is no user message after the last assistant message: nothing to answer.",
+                       code="no_new_message", param="messages")
+    return messages[: last + 1], "\n\n".join(t for t in new if t.strip())
+
+
+async def store_history(astore, cid: int, history: list[dict]) -> None:
+    """A new session told its past by the client: its user and assistant messages kept as the history."""
+    for m in history:
+        if m.get("role") in ("user", "assistant") and text_of(m.get("content")).strip():
+            await astore.add_message(cid, m["role"], text_of(m.get("content")))
+
+
+def usable(agent, name: str):
+    """The agent, if it can answer now: unknown or retired is a 404, paused a 409."""
+    if agent is None or agent.status == "inactive":
+        raise APIError(404, f"There is no agent {name!r}: GET /v1/models lists them.",
+                       code="model_not_found", param="model")
+    if agent.status == "paused":
+        raise APIError(409, f"The agent {agent.name!r} is paused: resume it to talk to it.",
+                       code="agent_paused", param="model")
+    return agent
+
+
+def start_run(parts: Parts, cid: int, prompt: str, model: str, new: bool) -> Run:
+    """The turn started (lazily: nothing runs before the first read) in conversation `cid`."""
+    from agentterm.engine import run_turn
+
+    turn = run_turn(parts.astore, parts.client, cid, prompt, tools=parts.tools, auto_approve=False,
+                    max_steps=getattr(parts.settings, "max_steps", 20))
+    return Run(parts, turn, model, cid, new)
+
+
+async def answer_text(run: Run) -> str:
+    """The whole answer of a turn not streamed; its fault as an APIError (the partial answer kept)."""
+    try:
+        text = "".join([t async for t in run.texts()])
+    finally:
+        # Shielded: a client gone cancels this task, and the turn must still be stored interrupted.
+        await asyncio.shield(run.close())
+    if run.error is not None:
+        raise turn_error(run.error, run.parts.scrub)
+    return text
+
+
+async def until_gone(request, work):
+    """Await `work` (a non-streamed answer) unless the client goes away first: then it is
+    cancelled, so the turn stops and its partial answer is stored interrupted, as a stream's is.
+    (The body is read already: the next ASGI message can only be the disconnect.)"""
+    task = asyncio.ensure_future(work)
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watch = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for other in (task, watch):
+            other.cancel()
+        await asyncio.gather(task, watch, return_exceptions=True)
+    if task.cancelled():
+        from fastapi.responses import Response
+
+        return Response(status_code=499)  # nobody is there to read it
+    return task.result()
+
+
+class Run:
+    """One turn's events read as text pieces; approvals denied, usage summed, the error kept."""
+
+    def __init__(self, parts: Parts, turn, model: str, cid: int, new: bool) -> None:
+        self.parts, self.turn, self.model, self.cid, self.new = parts, turn, model, cid, new
+        self.error: Exception | None = None
+        self.prompt_tokens = self.completion_tokens = 0
+        self.id = "chatcmpl-" + secrets.token_hex(12)
+        self.created = int(time.time())
+        self.done = False
+        self.closed = False
+
+    async def next_piece(self) -> str | None:
+        """The next text piece, or None at the end of the turn."""
+        from agentterm.engine import AnswerFailed, Approval, ApprovalAsked, TextDelta, UsageReported
+
+        while not self.done:
+            try:
+                event = await self.turn.__anext__()
+            except StopAsyncIteration:
+                self.done = True
+                break
+            if isinstance(event, TextDelta) and event.text:
+                return event.text
+            if isinstance(event, ApprovalAsked):
+                if not event.future.done():
+                    event.future.set_result(Approval("deny", DENIED))
+            elif isinstance(event, UsageReported):
+                self.prompt_tokens += getattr(event.usage, "prompt_tokens", None) or 0
+                self.completion_tokens += getattr(event.usage, "completion_tokens", None) or 0
+            elif isinstance(event, AnswerFailed):
+                self.error = event.error
+        return None
+
+    async def until_text(self) -> list[str]:
+        piece = await self.next_piece()
+        return [] if piece is None else [piece]
+
+    async def texts(self):
+        while (piece := await self.next_piece()) is not None:
+            yield piece
+
+    def usage(self) -> dict:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "total_tokens": self.prompt_tokens + self.completion_tokens}
+
+    async def close(self) -> None:
+        """End the turn: a turn cut short (a client gone) is stored interrupted by the engine."""
+        if self.closed:
+            return
+        self.closed = True
+        await self.turn.aclose()
+        if self.new and self.error is None and self.done:
+            from agentterm.engine import start_title
+
+            start_title(self.parts.astore, self.parts.client, self.cid)
+
+    def chunk(self, delta: dict, finish: str | None = None, **extra: Any) -> str:
+        data = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                "model": self.model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    async def sse(self, first: list[str], include_usage: bool):
+        try:
+            yield self.chunk({"role": "assistant", "content": ""})
+            for piece in first:
+                yield self.chunk({"content": piece})
+            async for piece in self.texts():
+                yield self.chunk({"content": piece})
+            if self.error is not None:
+                error = turn_error(self.error, self.parts.scrub)
+                yield f"data: {json.dumps(error_body(error.message, error.type, error.code))}\n\n"
+                return
+            yield self.chunk({}, "stop")
+            if include_usage:
+                data = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
+                        "model": self.model, "choices": [], "usage": self.usage()}
+                yield f"data: {json.dumps(data)}\n\n"
+            yield "data: [DONE]\n\n"
+        finally:
+            # A client that went away cancels this generator: the turn is closed, its answer interrupted.
+            await asyncio.shield(self.close())

@@ -1,0 +1,151 @@
+"""The REST API's sessions and messages over the real server (issue 10.2), and the conversation endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api_helpers import Api
+from tests.openai_server import Complete, Error
+from tests.serve_helpers import live  # noqa: F401 - the fixture
+
+AGENT = "Assistant"
+
+
+@pytest.fixture
+def alice(live, store):  # noqa: F811
+    return Api(live, store.create_token("alice")[0])
+
+
+def test_sessions_page_by_cursor_and_filter(alice, store):
+    made = [alice.ok("post", "/api/sessions", 201, json={"agent": AGENT, "title": f"chat {i}"}) for i in range(5)]
+    seen, cursor = [], None
+    while True:
+        page = alice.ok("get", "/api/sessions", params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        seen += [s["id"] for s in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [s["id"] for s in reversed(made)]  # newest activity first, each once
+    first, second = made[0]["id"], made[1]["id"]
+    alice.ok("patch", f"/api/sessions/{first}", json={"tags": ["Python"], "pinned": True})
+    assert [s["id"] for s in alice.ok("get", "/api/sessions", params={"tag": "python"})["data"]] == [first]
+    assert alice.ok("get", "/api/sessions")["data"][0]["id"] == first  # pinned first
+    alice.ok("put", f"/api/sessions/{second}/deactivate")
+    archived = alice.ok("get", "/api/sessions", params={"archived": "true"})["data"]
+    assert [(s["id"], s["active"]) for s in archived] == [(second, False)]
+    assert second not in [s["id"] for s in alice.ok("get", "/api/sessions", params={"archived": "false"})["data"]]
+    assert alice.ok("put", f"/api/sessions/{second}/activate")["active"] is True
+    alice.ok("post", f"/api/sessions/{made[2]['id']}/messages", 201, json={"role": "user", "content": "zebra crossing"})
+    assert [s["id"] for s in alice.ok("get", "/api/sessions", params={"q": "zebra"})["data"]] == [made[2]["id"]]
+    other = store.create_agent("Other")
+    store.set_agent_owner(other.id, "alice")
+    alone = alice.ok("post", "/api/sessions", 201, json={"agent": "Other"})
+    assert [s["id"] for s in alice.ok("get", "/api/sessions", params={"agent": "Other"})["data"]] == [alone["id"]]
+    bad = alice.get("/api/sessions", params={"cursor": "garbage"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+def test_a_session_is_renamed_trashed_restored_and_purged(alice, store):
+    session = alice.ok("post", "/api/sessions", 201, json={"agent": AGENT, "tags": ["a"]})
+    sid = session["id"]
+    assert session["session_uuid"].startswith("sess_") and session["active"] is True
+    renamed = alice.ok("patch", f"/api/sessions/{sid}", json={"title": "Plans"})
+    assert (renamed["title"], renamed["title_source"]) == ("Plans", "user")
+    assert alice.ok("delete", f"/api/sessions/{sid}")["deleted_at"] is not None
+    assert [s["id"] for s in alice.ok("get", "/api/sessions", params={"trash": "true"})["data"]] == [sid]
+    assert sid not in [s["id"] for s in alice.ok("get", "/api/sessions")["data"]]
+    assert alice.ok("post", f"/api/sessions/{sid}/restore")["deleted_at"] is None
+    assert alice.ok("delete", f"/api/sessions/{sid}", params={"purge": "true"})["deleted"] is True
+    assert alice.get(f"/api/sessions/{sid}").status_code == 404 and store.get_conversation(sid) is None
+    assert alice.post("/api/sessions", json={"agent": "nobody"}).status_code == 404
+    assert alice.post("/api/sessions", json={"title": 5}).status_code == 422
+
+
+def test_messages_are_paged_added_edited_deleted_and_cleared(alice, store):
+    sid = alice.ok("post", "/api/sessions", 201, json={"agent": AGENT})["id"]
+    ids = [alice.ok("post", f"/api/sessions/{sid}/messages", 201,
+                    json={"role": "user" if i % 2 == 0 else "assistant", "content": f"m{i}"})["id"] for i in range(5)]
+    page = alice.ok("get", f"/api/sessions/{sid}/messages", params={"limit": 2})
+    assert [m["content"] for m in page["data"]] == ["m3", "m4"]
+    page = alice.ok("get", f"/api/sessions/{sid}/messages", params={"limit": 2, "before": page["next_before"]})
+    assert [m["content"] for m in page["data"]] == ["m1", "m2"]
+    page = alice.ok("get", f"/api/sessions/{sid}/messages", params={"limit": 2, "before": page["next_before"]})
+    assert [m["content"] for m in page["data"]] == ["m0"] and page["next_before"] is None
+    edited = alice.ok("patch", f"/api/sessions/{sid}/messages/{ids[0]}", json={"content": "m0!"})
+    assert edited["content"] == "m0!" and edited["edited_at"]
+    assert alice.ok("get", f"/api/sessions/{sid}/messages/{ids[0]}")["content"] == "m0!"
+    alice.ok("delete", f"/api/sessions/{sid}/messages/{ids[1]}")
+    assert [m.id for m in store.all_messages(sid)] == [ids[0], *ids[2:]]
+    assert alice.post(f"/api/sessions/{sid}/messages", json={"role": "wizard", "content": "x"}).status_code == 422
+    assert alice.ok("delete", f"/api/sessions/{sid}/messages")["deleted_messages"] == 4
+    assert store.all_messages(sid) == [] and store.get_conversation(sid) is not None
+    # A message of another session of the same user is not this session's.
+    other = alice.ok("post", "/api/sessions", 201, json={"agent": AGENT})["id"]
+    mid = alice.ok("post", f"/api/sessions/{other}/messages", 201, json={"role": "user", "content": "x"})["id"]
+    assert alice.get(f"/api/sessions/{sid}/messages/{mid}").status_code == 404
+
+
+def test_the_conversation_endpoint_answers_and_continues(alice, store, server, live):  # noqa: F811
+    first = alice.ok("post", "/api/sessions/conversation", json={
+        "messages": [{"role": "user", "content": "Hello"}], "session_name": "Greeting",
+        "agent_name": AGENT, "agent_instructions": "Answer like a pirate."})
+    assert first["response"] == "Hello from the test server."
+    assert (first["messages_count"], first["session_active"]) == (2, True)
+    assert first["session_uuid"].startswith("sess_")
+    sent = [r for r in server.requests if r.get("stream")][-1]["messages"]
+    assert sent[0]["role"] == "system" and "pirate" in sent[0]["content"]
+    again = alice.ok("post", "/api/sessions/conversation", json={
+        "messages": [{"role": "user", "content": "More"}], "session_id": first["session_id"]})
+    assert again["session_id"] == first["session_id"] and again["messages_count"] == 4
+    sent = [(m["role"], m["content"]) for m in [r for r in server.requests if r.get("stream")][-1]["messages"]
+            if m["role"] != "system"]
+    assert sent == [("user", "Hello"), ("assistant", "Hello from the test server."), ("user", "More")]
+    # The session's uuid and its id both go on with it in /v1.
+    for key in (first["session_uuid"], str(first["session_id"])):
+        alice.ok("post", "/v1/chat/completions", json={"model": AGENT, "session_id": key,
+                                                        "messages": [{"role": "user", "content": "v1"}]})
+    assert store.get_conversation(first["session_id"]).message_count == 8
+    assert store.get_conversation(first["session_id"]).title == "Greeting"
+    missing = alice.post("/api/sessions/conversation", json={"messages": [{"role": "user", "content": "x"}],
+                                                             "session_id": 99999})
+    assert missing.status_code == 404
+    assert alice.post("/api/sessions/conversation", json={"messages": []}).status_code == 422
+
+
+def test_an_upstream_fault_in_the_conversation_endpoint_is_openai_shaped(alice, server):
+    from tests.conftest import TEST_KEY
+
+    server.script(*[Error(401, f"bad key {TEST_KEY}")] * 3)
+    answer = alice.post("/api/sessions/conversation", json={"messages": [{"role": "user", "content": "x"}]})
+    assert answer.status_code == 502 and TEST_KEY not in answer.text
+    assert answer.json()["error"]["code"] == "upstream_auth_failed"
+
+
+def test_generate_title_asks_the_model_and_export_writes_md_and_json(alice, server):
+    sid = alice.ok("post", "/api/sessions/conversation", json={
+        "messages": [{"role": "user", "content": "Plan a trip to Rome"}], "session_name": "mine"})["session_id"]
+    assert alice.post("/api/sessions/" + str(alice.ok("post", "/api/sessions", 201, json={})["id"])
+                      + "/generate-title").status_code == 409
+    server.script(Complete("Rome trip plans"))
+    titled = alice.ok("post", f"/api/sessions/{sid}/generate-title")
+    assert (titled["title"], titled["title_source"]) == ("Rome trip plans", "auto")
+    titles = [r for r in server.requests if not r.get("stream")]
+    assert "Plan a trip to Rome" in json.dumps(titles[-1]["messages"])
+    md = alice.get(f"/api/sessions/{sid}/export", params={"format": "md"})
+    assert md.status_code == 200 and md.text.startswith("---\n") and "# Rome trip plans" in md.text
+    data = alice.ok("get", f"/api/sessions/{sid}/export", params={"format": "json"})
+    assert data["format"] == "agentterm" and [m["role"] for m in data["messages"]] == ["user", "assistant"]
+    assert alice.get(f"/api/sessions/{sid}/export", params={"format": "pdf"}).status_code == 422
+
+
+def test_the_openapi_document_and_the_docs_need_no_token_and_hold_no_data(live):  # noqa: F811
+    import httpx2 as httpx
+
+    root = live.base_url.removesuffix("/v1")
+    schema = httpx.get(f"{root}/openapi.json").json()
+    assert {"/api/agents", "/api/sessions", "/api/sessions/conversation",
+            "/api/sessions/{session_id}/messages/{message_id}"} <= set(schema["paths"])
+    assert httpx.get(f"{root}/docs").status_code == 200
+    assert httpx.get(f"{root}/api/sessions").status_code == 401
