@@ -25,10 +25,11 @@ from agentterm.tui.widgets.message import MessageView
 from agentterm.tui.widgets.prompt_input import PromptInput
 from agentterm.tui.widgets.status_line import StatusLine
 from agentterm.tui.widgets.foreign_answer import ForeignAnswer
+from agentterm.tui.widgets.prompt_drafts import PromptDrafts
 from agentterm.tui.widgets.turn_view import TurnView
 
 
-class ChatPane(ForeignAnswer, TurnView, Vertical):
+class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
     """Owns sending: the worker posts the Reply* messages below and their handlers touch widgets."""
 
     @dataclass
@@ -133,6 +134,7 @@ class ChatPane(ForeignAnswer, TurnView, Vertical):
         self._answered: int | None = None
         self._unsent: str | None = None
         self._chat_view: ChatView | None = None
+        self._prompt: PromptInput | None = None
 
     def compose(self) -> ComposeResult:
         yield ChatView(self.store, self.clock, id="chat-view")
@@ -144,6 +146,9 @@ class ChatPane(ForeignAnswer, TurnView, Vertical):
     def on_mount(self) -> None:
         self.watch(self.chat_view, "show_jump", self._show_jump)
 
+    async def on_unmount(self) -> None:
+        await self.flush_draft()
+
     @property
     def chat_view(self) -> ChatView:
         if self._chat_view is None:
@@ -152,7 +157,9 @@ class ChatPane(ForeignAnswer, TurnView, Vertical):
 
     @property
     def prompt_input(self) -> PromptInput:
-        return self.query_one(PromptInput)
+        if self._prompt is None:
+            self._prompt = self.query_one(PromptInput)  # kept: its text is the draft at quit
+        return self._prompt
 
     @property
     def streaming(self) -> bool:
@@ -174,8 +181,10 @@ class ChatPane(ForeignAnswer, TurnView, Vertical):
     async def open(self, conversation: Conversation | None, agent: Agent | None, *,
                    around: int | None = None) -> None:
         """Show a conversation, or a new one (conversation None) to be created at the first send."""
+        self.leave_draft()
         self.conversation = conversation
         self.agent = agent
+        self.enter_draft()
         await self.chat_view.show(conversation, agent_name=self._agent_name(), around=around)
         self.update_status()
         if conversation is not None and self.streaming_conversation != conversation.id and any(
@@ -293,6 +302,7 @@ class ChatPane(ForeignAnswer, TurnView, Vertical):
         self._answered = None
 
     def on_chat_pane_conversation_created(self, event: ConversationCreated) -> None:
+        self.draft_created(event.conversation.id)
         self.conversation = event.conversation
         self.streaming_conversation = event.conversation.id
         self.post_message(self.ConversationChanged(event.conversation.id))
@@ -305,6 +315,7 @@ class ChatPane(ForeignAnswer, TurnView, Vertical):
         if self._unsent is not None and self.prompt_input.text == self._unsent:
             self.prompt_input.clear()
         self._unsent = None
+        self.draft_sent(event.message.conversation_id)
         if self._current(event.message.conversation_id):
             await self.chat_view.add_message(event.message)
             self.chat_view.follow()

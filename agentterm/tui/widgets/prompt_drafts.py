@@ -1,0 +1,129 @@
+"""The chat pane's drafts: what is typed and not sent stays with its conversation (issue 12.4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.widgets import TextArea
+
+if TYPE_CHECKING:
+    from agentterm.models import Conversation
+    from agentterm.tui.widgets.prompt_input import PromptInput
+
+# Typing pauses this long before its draft is written: one write a pause, never one a key.
+DRAFT_DELAY = 0.6
+
+
+class PromptDrafts:
+    """Mixed into ChatPane. Each conversation's draft is its `draft` column, written through
+    AsyncStore after a pause in typing, at once on leaving it, and at quit. The new-conversation
+    prompt has a draft of its own, kept in memory for this run (docs/keys.md, "Drafts")."""
+
+    conversation: Conversation | None
+    prompt_input: PromptInput
+    astore: Any
+    _draft_timer: Any = None
+
+    @property
+    def _drafts(self) -> dict[int | None, str]:
+        # What the store holds for each conversation seen in this run (None: the new prompt's).
+        # Read before the store's copy, which a queued write may not have reached yet.
+        return self.__dict__.setdefault("_draft_cache", {})
+
+    @property
+    def _drafts_stored(self) -> dict[int, str]:
+        # What each write that ended left in the store: the quit writes whatever differs.
+        return self.__dict__.setdefault("_draft_stored", {})
+
+    @property
+    def _draft_key(self) -> int | None:
+        return self.conversation.id if self.conversation is not None else None
+
+    def leave_draft(self) -> None:
+        """Before another conversation is shown: keep what is typed with this one."""
+        self._stop_draft_timer()
+        self._keep_draft(self._draft_key, self.prompt_input.text)
+
+    def enter_draft(self) -> None:
+        """After a conversation is shown: its draft in the prompt (a new one: the new prompt's)."""
+        key = self._draft_key
+        drafts = self._drafts
+        if key not in drafts:
+            drafts[key] = self.conversation.draft if self.conversation is not None else ""
+            if key is not None:
+                self._drafts_stored.setdefault(key, drafts[key])
+        text = drafts[key]
+        prompt = self.prompt_input
+        if prompt.text != text:
+            prompt.load_text(text)
+            prompt.move_cursor(prompt.document.end)
+
+    def draft_sent(self, conversation_id: int | None) -> None:
+        """The prompt was stored: that conversation's draft is empty again."""
+        self._keep_draft(conversation_id, "")
+
+    def draft_created(self, conversation_id: int) -> None:
+        """The new prompt's first send made a conversation: its text now belongs to that one."""
+        drafts = self._drafts
+        drafts[conversation_id] = drafts.pop(None, "")
+        drafts[None] = ""
+
+    def _keep_draft(self, key: int | None, text: str) -> None:
+        drafts = self._drafts
+        if drafts.get(key) == text:
+            return
+        drafts[key] = text
+        if key is not None:
+            self._write_draft(key, text)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        # Not stopped: the app warms the model client up on the first text typed.
+        if event.text_area is not self.prompt_input:
+            return
+        if self._drafts.get(self._draft_key) == event.text_area.text:
+            return  # a draft just restored, or typed back to what is kept
+        if self._draft_key is None:
+            self._drafts[None] = event.text_area.text  # memory only: nothing to wait for
+            return
+        self._stop_draft_timer()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self._draft_pause)  # type: ignore[attr-defined]
+
+    def _draft_pause(self) -> None:
+        self._draft_timer = None
+        self._keep_draft(self._draft_key, self.prompt_input.text)
+
+    def _stop_draft_timer(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+
+    @work(group="draft", exit_on_error=False)
+    async def _write_draft(self, conversation_id: int, text: str) -> None:
+        from agentterm.store import StoreError
+
+        try:
+            await self.astore.set_draft(conversation_id, text)
+        except StoreError:
+            return  # deleted meanwhile, or the store is locked: the text is still in the box
+        self._drafts_stored[conversation_id] = text
+
+    async def flush_draft(self) -> None:
+        """At quit: every draft not yet written (typed since the last pause, or a write the
+        quit cancelled before it ran) is written before the app ends."""
+        self._stop_draft_timer()
+        try:
+            self._drafts[self._draft_key] = self.prompt_input.text
+        except Exception:  # noqa: BLE001 - the prompt is gone already: nothing new to keep
+            pass
+        from agentterm.store import StoreError
+
+        stored = self._drafts_stored
+        for key, text in list(self._drafts.items()):
+            if key is None or stored.get(key) == text:
+                continue
+            try:
+                await self.astore.set_draft(key, text)
+            except StoreError:
+                continue
+            stored[key] = text
