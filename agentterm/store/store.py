@@ -12,6 +12,7 @@ from agentterm.store.forks import ForksMixin
 from agentterm.store.import_export import ImportExportMixin
 from agentterm.store.messages import MessagesMixin
 from agentterm.store.owned import OwnedMixin
+from agentterm.store.prompt_history import PromptHistoryMixin
 from agentterm.store.search import SearchMixin
 from agentterm.store.tool_calls import ToolCallsMixin
 from agentterm.store.users import UsersMixin
@@ -23,6 +24,7 @@ class Store(
     ConversationsMixin,
     ForksMixin,
     MessagesMixin,
+    PromptHistoryMixin,
     ToolCallsMixin,
     VariantsMixin,
     SearchMixin,

@@ -1,4 +1,5 @@
-"""The chat pane's drafts: what is typed and not sent stays with its conversation (issue 12.4)."""
+"""The chat pane's drafts (what is typed and not sent stays with its conversation, issue 12.4)
+and the prompt history it reads for the prompt's up and down (issue 12.5)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
 
 # Typing pauses this long before its draft is written: one write a pause, never one a key.
 DRAFT_DELAY = 0.6
+# Up goes back this many prompts at most: this conversation's, then the others', newest first.
+HISTORY_LIMIT = 500
 
 
 class PromptDrafts:
@@ -55,13 +58,32 @@ class PromptDrafts:
                 self._drafts_stored.setdefault(key, drafts[key])
         text = drafts[key]
         prompt = self.prompt_input
+        prompt.forget_history()
         if prompt.text != text:
             prompt.load_text(text)
             prompt.move_cursor(prompt.document.end)
 
     def draft_sent(self, conversation_id: int | None) -> None:
-        """The prompt was stored: that conversation's draft is empty again."""
+        """The prompt was stored: that conversation's draft is empty again, and the history
+        has one prompt more."""
         self._keep_draft(conversation_id, "")
+        self.prompt_input.forget_history()
+
+    def on_prompt_input_history_wanted(self, event: Any) -> None:
+        event.stop()
+        self._read_history(self._draft_key)
+
+    @work(group="history", exclusive=True, exit_on_error=False)
+    async def _read_history(self, conversation_id: int | None) -> None:
+        from agentterm.store import StoreError
+
+        try:
+            prompts = await self.astore.prompt_history(conversation_id, HISTORY_LIMIT)
+        except StoreError:
+            self.prompt_input.forget_history()  # a locked store: the next up asks again
+            return
+        if self._draft_key == conversation_id:
+            self.prompt_input.set_history(prompts)
 
     def draft_created(self, conversation_id: int) -> None:
         """The new prompt's first send made a conversation: its text now belongs to that one."""
