@@ -332,6 +332,8 @@ class OpenAIHandler(BaseHTTPRequestHandler):
 
 class OpenAIHTTPServer(ThreadingHTTPServer):
     daemon_threads = False
+    # socketserver's backlog of 5 resets connections when 50 clients arrive at once (the serve load test).
+    request_queue_size = 128
     block_on_close = True
     allow_reuse_address = True
     owner: FakeOpenAIServer

@@ -34,11 +34,11 @@ def run(ctx: Context) -> int:
     app = create_app(ctx.store, ctx.settings, ctx.client, host=args.host, tools=make_tools(ctx))
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
                             timeout_graceful_shutdown=5, lifespan="on")
-    server = uvicorn.Server(config)
+    server = _Server(config, app.state.parts)
     if args.port_file:
         _announce(server, args.port_file)
-    # uvicorn handles SIGINT/SIGTERM itself: it stops taking requests and cancels open streams,
-    # whose answers the engine stores as interrupted. Afterwards it raises the signal again to
+    # uvicorn handles SIGINT/SIGTERM itself: it stops taking requests, and our handle_exit stops
+    # the open answers, which the engine stores as interrupted before their requests end. Afterwards it raises the signal again to
     # the handler it found: a quiet one here, so a requested stop is exit 0, not a kill or a
     # KeyboardInterrupt.
     import signal
@@ -51,6 +51,17 @@ def run(ctx: Context) -> int:
             signal.signal(sig, handler)
     print("agentterm serve: stopped", file=sys.stderr)
     return 0
+
+
+def _Server(config, parts):
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            parts.stop_answers()  # open answers end interrupted now, not after the graceful timeout
+
+    return Server(config)
 
 
 def _announce(server, path: str) -> None:

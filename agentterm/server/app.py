@@ -17,6 +17,14 @@ class Parts:
     tools: Any
     local_user: str
     limits: Any = None
+    stopping: Any = None  # an asyncio.Event, set when the server stops: open answers end interrupted
+    loop: Any = None
+
+    def stop_answers(self) -> None:
+        """Safe from a signal handler or another thread: every open answer stops now, rather than
+        running on into uvicorn's graceful timeout (and then being cut without its last write)."""
+        if self.loop is not None and self.stopping is not None:
+            self.loop.call_soon_threadsafe(self.stopping.set)
 
     def scrub(self, text: str) -> str:
         from agentterm.redact import scrub
@@ -50,6 +58,7 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
     async def lifespan(app):
         import asyncio
 
+        parts.loop, parts.stopping = asyncio.get_running_loop(), asyncio.Event()
         sweeper = asyncio.create_task(sweep_forever(parts.astore, settings.serve_number("idle_timeout"),
                                                     settings.trash_days))
         try:

@@ -7,12 +7,14 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from agentterm.server.app import Parts, parts_of, user_of
 from agentterm.server.errors import APIError, turn_error
-from agentterm.server.turns import answer_text, split_turn, start_run, store_history, until_gone, usable
+from agentterm.server.leaving import LeavingStream
+from agentterm.server.turns import (answer_text, closed, split_turn, start_run, store_history, until_gone,
+                                    usable)
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -72,7 +74,7 @@ async def _answer(parts: Parts, user: str, agent, body: ChatRequest, x_session_i
     try:
         first = await run.until_text()
     except BaseException:
-        await asyncio.shield(run.close())
+        await closed(run)
         raise
     if run.error is not None and not first:
         await run.close()
@@ -82,8 +84,8 @@ async def _answer(parts: Parts, user: str, agent, body: ChatRequest, x_session_i
         usage = bool((body.stream_options or {}).get("include_usage"))
         if slot is not None:
             slot.handed = True  # the stream gives it back when it ends
-        return _Stream(run.sse(first, usage), media_type="text/event-stream", headers=headers,
-                       on_end=slot.release if slot is not None else None)
+        return LeavingStream(run.sse(first, usage), run=run, slot=slot, stopping=parts.stopping,
+                             media_type="text/event-stream", headers=headers)
     try:
         text = "".join(first) + await answer_text(run)
     except APIError as error:
@@ -93,28 +95,3 @@ async def _answer(parts: Parts, user: str, agent, body: ChatRequest, x_session_i
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": "stop"}],
         "usage": run.usage(), "session_id": key}, headers=headers)
-
-
-class _Stream(StreamingResponse):
-    """A stream that always watches for the client leaving: then the turn is cancelled (the
-    answer stored interrupted), whatever ASGI version the server speaks. `on_end` runs however
-    it ends (the stream's slot given back)."""
-
-    def __init__(self, *args, on_end=None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.on_end = on_end
-
-    async def __call__(self, scope, receive, send) -> None:
-        import anyio
-
-        try:
-            async with anyio.create_task_group() as group:
-                async def until_done(run) -> None:
-                    await run()
-                    group.cancel_scope.cancel()
-
-                group.start_soon(until_done, lambda: self.stream_response(send))
-                await until_done(lambda: self.listen_for_disconnect(receive))
-        finally:
-            if self.on_end is not None:
-                self.on_end()

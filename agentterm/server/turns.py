@@ -67,35 +67,49 @@ async def answer_text(run: Run) -> str:
     try:
         text = "".join([t async for t in run.texts()])
     finally:
-        # Shielded: a client gone cancels this task, and the turn must still be stored interrupted.
-        await asyncio.shield(run.close())
+        await closed(run)
     if run.error is not None:
         raise turn_error(run.error, run.parts.scrub)
     return text
 
 
+async def closed(run: Run) -> None:
+    """Close the run, waiting for it even through a cancellation (a client gone, a stop), which
+    goes on after: the engine's write of the interrupted answer must not be cut short."""
+    try:
+        await run.close()
+    except asyncio.CancelledError:
+        await run.close()
+        raise
+
+
 async def until_gone(request, work):
-    """Await `work` (a non-streamed answer) unless the client goes away first: then it is
-    cancelled, so the turn stops and its partial answer is stored interrupted, as a stream's is.
-    (The body is read already: the next ASGI message can only be the disconnect.)"""
+    """Await `work` (a non-streamed answer) unless the client goes away or the server stops
+    first: then it is cancelled, so the turn stops and its partial answer is stored interrupted,
+    as a stream's is. (The body is read already: the next ASGI message can only be the disconnect.)"""
+    from fastapi.responses import JSONResponse, Response
+
+    from agentterm.server.leaving import stopping_body, when_set
+
+    stopping = request.app.state.parts.stopping
     task = asyncio.ensure_future(work)
 
     async def gone() -> None:
         while (await request.receive())["type"] != "http.disconnect":
             pass
 
-    watch = asyncio.ensure_future(gone())
+    watchers = [asyncio.ensure_future(gone()), asyncio.ensure_future(when_set(stopping))]
     try:
-        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, *watchers}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for other in (task, watch):
+        for other in (task, *watchers):
             other.cancel()
-        await asyncio.gather(task, watch, return_exceptions=True)
-    if task.cancelled():
-        from fastapi.responses import Response
-
-        return Response(status_code=499)  # nobody is there to read it
-    return task.result()
+        await asyncio.gather(task, *watchers, return_exceptions=True)
+    if not task.cancelled():
+        return task.result()
+    if stopping is not None and stopping.is_set():
+        return JSONResponse(stopping_body(), status_code=503)
+    return Response(status_code=499)  # the client is gone: nobody reads it
 
 
 class Run:
@@ -108,7 +122,7 @@ class Run:
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
         self.done = False
-        self.closed = False
+        self._closing: asyncio.Future | None = None
 
     async def next_piece(self) -> str | None:
         """The next text piece, or None at the end of the turn."""
@@ -144,11 +158,14 @@ class Run:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "total_tokens": self.prompt_tokens + self.completion_tokens}
 
-    async def close(self) -> None:
-        """End the turn: a turn cut short (a client gone) is stored interrupted by the engine."""
-        if self.closed:
-            return
-        self.closed = True
+    def close(self) -> asyncio.Future:
+        """End the turn (a turn cut short is stored interrupted by the engine). Every call awaits
+        the same closing, shielded: a cancelled waiter leaves it running, a later one waits for it."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        return asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         await self.turn.aclose()
         if self.new and self.error is None and self.done:
             from agentterm.engine import start_title
@@ -179,5 +196,6 @@ class Run:
                 yield f"data: {json.dumps(data)}\n\n"
             yield "data: [DONE]\n\n"
         finally:
-            # A client that went away cancels this generator: the turn is closed, its answer interrupted.
-            await asyncio.shield(self.close())
+            # A client gone or a stop cancels this generator: the turn is closed, its answer
+            # interrupted (LeavingStream waits for that, outside the cancelled scope).
+            await self.close()
