@@ -35,6 +35,22 @@ def resolve_db_path(flag: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else default_db_path()
 
 
+def resolve_store(flag: str | os.PathLike[str] | None = None, configured=None):
+    """The store: --db, else $AGENTTERM_DB, else the config's `store`, else the data dir's file.
+
+    A file's Path or a postgresql:// URL (agentterm.store.target); `configured` is the
+    settings' StoreSettings, whose relative path is taken from the config's directory.
+    """
+    from agentterm.store.target import parse_target
+
+    chosen = flag or os.environ.get(DB_ENV)
+    if chosen:
+        return parse_target(chosen)
+    if configured is not None and configured.location:
+        return parse_target(configured.location, base=configured.base)
+    return default_db_path()
+
+
 def resolve_config_path(flag: str | os.PathLike[str] | None = None) -> Path:
     """The config's path: the --config flag, else $AGENTTERM_CONFIG, else the platform's config dir."""
     chosen = flag or os.environ.get(CONFIG_ENV)

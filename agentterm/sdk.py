@@ -13,6 +13,26 @@ _TEXT_PARTS = {"input_text": "text", "output_text": "text", "refusal": "refusal"
 _MESSAGE_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 
 
+def _where(db: str | os.PathLike[str] | None) -> tuple[Any, str | None]:
+    """The store as the CLI finds it: `db`, else $AGENTTERM_DB, else the config's `store`, else
+    the data dir's file; with password_cmd's password for a PostgreSQL server (None: libpq's own)."""
+    from agentterm.paths import DB_ENV, resolve_config_path, resolve_store
+    from agentterm.store.target import is_postgres
+
+    settings = None
+
+    def configured():
+        nonlocal settings
+        if settings is None:
+            from agentterm.config import load_settings
+
+            settings = load_settings(resolve_config_path())
+        return settings.store
+
+    target = resolve_store(db, None if db or os.environ.get(DB_ENV) else configured())
+    return target, configured().resolve_password() if is_postgres(target) else None
+
+
 class AgentTermSession:
     """The SDK's `Session` protocol over the agentterm store (`agents.memory.session.Session`).
 
@@ -42,9 +62,8 @@ class AgentTermSession:
             if isinstance(self._db, Store):
                 self._astore = AsyncStore(self._db)
             else:
-                from agentterm.paths import resolve_db_path
-
-                self._astore = await AsyncStore.open(resolve_db_path(self._db))
+                target, password = _where(self._db)
+                self._astore = await AsyncStore.open(target, password=password)
         return self._astore
 
     async def close(self) -> None:

@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # SUPPRESS: a subcommand's copy of these flags must not reset a value given before it.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    common.add_argument("--db", metavar="PATH", help="the store to use (default: $AGENTTERM_DB, then the data dir)")
+    common.add_argument("--db", metavar="PATH|URL", help="the store: a SQLite file or postgresql://user@host:port/dbname "
+                        "(default: $AGENTTERM_DB, then the config's store, then the data dir)")
     common.add_argument("--config", metavar="PATH", help="the config to use (default: $AGENTTERM_CONFIG, then the config dir)")
 
     parser = argparse.ArgumentParser(

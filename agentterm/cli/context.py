@@ -61,9 +61,21 @@ class Context:
 
     @cached_property
     def db_path(self):
-        from agentterm.paths import resolve_db_path
+        """The store: a SQLite file's Path or a postgresql:// URL (shown only through `shown_db`)."""
+        import os
 
-        return resolve_db_path(getattr(self.args, "db", None))
+        from agentterm.paths import DB_ENV, resolve_store
+
+        flag = getattr(self.args, "db", None)
+        # The config is read only when neither the flag nor the environment names the store.
+        configured = None if flag or os.environ.get(DB_ENV) else self.settings.store
+        return resolve_store(flag, configured)
+
+    @property
+    def shown_db(self) -> str:
+        from agentterm.store.target import mask
+
+        return mask(self.db_path)
 
     @cached_property
     def settings(self):
@@ -74,9 +86,13 @@ class Context:
 
     @cached_property
     def store(self):
-        from agentterm.store import Store
+        from agentterm.store.opening import open_store
+        from agentterm.store.target import is_postgres
 
-        store = Store(self.db_path)
+        target = self.db_path
+        # password_cmd is run only for a server that needs a password; None: libpq's own sources.
+        password = self.settings.store.resolve_password() if is_postgres(target) else None
+        store = open_store(target, password=password)
         self._opened.append(store)
         return store
 

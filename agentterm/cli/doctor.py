@@ -76,9 +76,22 @@ async def check_mcp_servers(ctx: Context) -> dict[str, tuple[list, str | None]]:
 def schema_line(ctx: Context) -> str:
     from agentterm.store import migrations
 
-    found = ctx.store.schema_version() if hasattr(ctx.store, "schema_version") else _user_version(ctx.db_path)
-    latest = migrations.latest_version()
+    store = ctx.store
+    found = store.schema_version() if hasattr(store, "schema_version") else _user_version(ctx.db_path)
+    # Each backend knows its own latest step (PostgreSQL's migrations are its own).
+    latest = store.latest_schema_version() if hasattr(store, "latest_schema_version") else migrations.latest_version()
     return f"schema version {found}" + (" (the latest)" if found == latest else f" (this agentterm's: {latest})")
+
+
+def server_line(ctx: Context) -> str:
+    """What holds the store: SQLite's version, or the PostgreSQL server's address and version."""
+    info = getattr(ctx.store, "server_info", None)
+    if info is None:
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    found = info()  # {"server": "host:port", "version": "PostgreSQL 16.4", ...}
+    return f"server {found.get('server', '?')}, {found.get('version', '?')}"
 
 
 def _user_version(path) -> int:
@@ -94,20 +107,21 @@ def run(ctx: Context) -> int:
 
     problems = 0
     out(f"config: {ctx.config_path}" + ("" if ctx.config_path.exists() else " (none: using defaults)"))
-    out(f"store:  {ctx.db_path}")
     try:
         settings = ctx.settings
-        out("ok   config read")
     except ConfigError as error:
         out(f"FAIL config: {error}")
         return 1
     agents = []
     try:
+        out(f"store:  {ctx.shown_db}")
+        out("ok   config read")
         stats = ctx.store.stats()
         agents = ctx.store.list_agents(statuses=("active", "paused"))
-        out(f"ok   store opened ({stats.get('conversations', 0)} conversations), {schema_line(ctx)}")
-    except StoreError as error:
-        out(f"FAIL store: {error}")
+        out(f"ok   store opened ({stats.get('conversations', 0)} conversations), {schema_line(ctx)}, "
+            f"{server_line(ctx)}")
+    except (StoreError, ConfigError) as error:  # ConfigError: password_cmd failed
+        out(f"FAIL store: {ctx.scrub(str(error))}")
         problems += 1
 
     async def everything():

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentterm.config.mcp_check import MCPChecks
+from agentterm.config.store_settings import StoreSettings
 from agentterm.config.settings import (
     DEFAULT_MAX_STEPS,
     DEFAULT_MAX_TOOL_RESULT_CHARS,
@@ -39,7 +40,9 @@ _TOP_KEYS = (
     "keymap",
     "user",
     "serve",
+    "store",
 )
+_STORE_KEYS = ("location", "password_cmd")
 _SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout", "requests_per_minute",
                "streams_per_token")
 _PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout")
@@ -103,7 +106,34 @@ class Checker(MCPChecks):
             max_tool_result_chars=self.whole(raw, "max_tool_result_chars", DEFAULT_MAX_TOOL_RESULT_CHARS, 1000),
             user=self.string(raw, "user", "user"),
             serve=self.serve(raw.get("serve", {})),
+            store=self.store(raw.get("store")),
         )
+
+    def store(self, value: Any) -> StoreSettings:
+        """`store = "path or URL"`, or [store] with location and password_cmd (docs/configuration.md)."""
+        base = self.path.parent
+        if value is None:
+            return StoreSettings(base=base)
+        if isinstance(value, str):
+            table: dict[str, Any] = {"location": value}
+        elif isinstance(value, dict):
+            self.check_keys(value, _STORE_KEYS, prefix="store.")
+            table = value
+        else:
+            raise self.fail("store", 'must be a file\'s path or a URL such as "postgresql://me@db.example/agentterm", '
+                                     "or a [store] table")
+        location = table.get("location")
+        # Not echoed: a URL may carry a password.
+        if location is not None and (not isinstance(location, str) or not location.strip()):
+            raise self.fail("store" if isinstance(value, str) else "store.location",
+                            "must be a non-empty string: a file's path or a postgresql:// URL")
+        if location and "://" in location and _has_password(location):
+            raise self.fail("store" if isinstance(value, str) else "store.location",
+                            "holds a password: passwords are never kept in the config; use password_cmd, "
+                            "$PGPASSWORD or ~/.pgpass")
+        password_cmd = self.command_value(table["password_cmd"], "store.password_cmd") \
+            if "password_cmd" in table else None
+        return StoreSettings(location=location.strip() if location else None, password_cmd=password_cmd, base=base)
 
     def serve(self, table: Any) -> dict[str, Any]:
         """[serve]: the server's doors (agentterm serve); lists of strings and whole numbers."""
@@ -198,8 +228,10 @@ class Checker(MCPChecks):
     def api_key_cmd(self, body: dict[str, Any], prefix: str) -> list[str] | None:
         if "api_key_cmd" not in body:
             return None
-        value = body["api_key_cmd"]
-        dotted = f"{prefix}.api_key_cmd"
+        return self.command_value(body["api_key_cmd"], f"{prefix}.api_key_cmd")
+
+    def command_value(self, value: Any, dotted: str) -> list[str]:
+        """A command (api_key_cmd, password_cmd): a string split like a shell, or an array of strings."""
         # Like api_key_env, never echoed: a command line may carry a secret.
         if isinstance(value, str):
             try:
@@ -239,6 +271,14 @@ class Checker(MCPChecks):
                 out[binding] = value.strip()
             else:
                 raise self.fail(f"keymap.{binding}", f'must be a key such as "ctrl+n", got {_show(value)}')
+
+
+def _has_password(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return bool(parts.password) or "password=" in parts.query.lower()
+    except ValueError:
+        return False
 
 
 _TABLE_HEADER = re.compile(r"\s*\[(?!\[)\s*(?P<path>[^\]]+?)\s*\]")

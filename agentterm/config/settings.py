@@ -8,9 +8,12 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentterm.redact import register_command, register_secret, scrub
+
+if TYPE_CHECKING:
+    from agentterm.config.store_settings import StoreSettings
 
 DEFAULT_PROVIDER = "openai"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -257,6 +260,9 @@ class Settings:
         """A whole-number [serve] setting, its default if the config leaves it out."""
         return int((self.serve or {}).get(key, DEFAULT_SERVE[key]))
 
+    store: StoreSettings = field(default_factory=lambda: _store_settings())
+    """`store = "..."` or [store]: the store when neither --db nor $AGENTTERM_DB names one."""
+
     def local_user(self) -> str:
         if self.user:
             return self.user
@@ -279,6 +285,12 @@ class Settings:
             ) from None
 
 
+def _store_settings() -> StoreSettings:
+    from agentterm.config.store_settings import StoreSettings
+
+    return StoreSettings()
+
+
 def default_settings() -> Settings:
     """The settings with no config file: one "openai" provider honouring $OPENAI_BASE_URL."""
     return Settings(
@@ -298,13 +310,14 @@ def fallback_provider() -> ProviderConfig:
     )
 
 
-def _run_key_command(provider: str, argv: list[str], timeout: float) -> str:
+def _run_key_command(provider: str, argv: list[str], timeout: float, *, key: str | None = None,
+                     option: str = "api_key_cmd", what: str = "the key") -> str:
     program = argv[0]
     # A key pasted as the command: name no program then, and say what api_key_cmd is for.
     shown = f'"{program}"' if scrub(program) == program else "its program (not shown: it may be a key)"
 
     def fail(why: str) -> ConfigError:
-        return ConfigError(f"api_key_cmd: {shown} {why}", key=f"providers.{provider}")
+        return ConfigError(f"{option}: {shown} {why}", key=key or f"providers.{provider}")
 
     try:
         # No shell, no stdin (the app owns the terminal), output captured and never shown. A
@@ -334,12 +347,12 @@ def _run_key_command(provider: str, argv: list[str], timeout: float) -> str:
     if process.returncode != 0:
         raise fail(
             f"failed with exit status {process.returncode} "
-            "(its output is not shown, since it may hold the key; run it yourself to see why)"
+            f"(its output is not shown, since it may hold {what}; run it yourself to see why)"
         )
     lines = out.splitlines()
     key = lines[0].strip() if lines else ""
     if not key:
-        raise fail("printed nothing on its first line; it should print the key")
+        raise fail(f"printed nothing on its first line; it should print {what}")
     return key
 
 

@@ -37,11 +37,14 @@ class AsyncStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentterm-store")
 
     @classmethod
-    async def open(cls, path: Path | str) -> AsyncStore:
-        """Open (create, migrate, recover) the store off the event loop."""
+    async def open(cls, path: Path | str, *, password: str | None = None) -> AsyncStore:
+        """Open (create, migrate, recover) the store off the event loop: a file's path or a URL."""
+        from agentterm.store.opening import open_store
+
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentterm-store")
         try:
-            store = await asyncio.get_running_loop().run_in_executor(executor, Store, path)
+            store = await asyncio.get_running_loop().run_in_executor(
+                executor, functools.partial(open_store, path, password=password))
         except BaseException:
             executor.shutdown(wait=False)
             raise
