@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from agentterm.models import Message
 from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import StoreError
@@ -29,6 +31,21 @@ class VariantsMixin(StoreConnection):
             [reply_to],
         )
         return [row["variant"] for row in rows]
+
+    def variants_of(self, reply_tos: list[int]) -> dict[int, list[int]]:
+        """The variant numbers of each prompt's answer, for the prompts that have more than one:
+        one query for a window of messages, through messages_reply_to (no body is read)."""
+        if not reply_tos:
+            return {}
+        rows = self._query(
+            "SELECT reply_to, variant FROM messages WHERE reply_to IN (SELECT value FROM json_each(?))"
+            " GROUP BY reply_to, variant ORDER BY reply_to, variant",
+            [json.dumps(sorted(set(reply_tos)))],
+        )
+        found: dict[int, list[int]] = {}
+        for row in rows:
+            found.setdefault(row["reply_to"], []).append(row["variant"])
+        return {prompt: numbers for prompt, numbers in found.items() if len(numbers) > 1}
 
     def shown_variant(self, reply_to: int) -> int | None:
         """The variant that is the context, or None when the prompt has no answer yet."""

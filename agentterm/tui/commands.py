@@ -44,6 +44,8 @@ COMMANDS: list[Command] = [
     Command("Retry answer", "Answer the last prompt again, replacing a failed answer", "retry"),
     Command("Continue answer", "Extend an interrupted answer where it stopped", "continue_answer"),
     Command("Edit last prompt", "Change the last prompt and send it again", "edit_last_prompt"),
+    Command("Fork here", "A new conversation with the history up to the focused (or newest) message",
+            "fork_here"),
     Command("Jump to latest", "Scroll to the newest message", "jump_to_latest"),
     Command("Focus prompt", "Put the cursor in the prompt", "focus_prompt"),
     Command("Agents", "Create, edit, pause and retire agents", "app.agents"),

@@ -114,6 +114,13 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         conversation_id: int
 
     @dataclass
+    class ForkRequested(TextualMessage):
+        """Fork the conversation at this message (and send `prompt` there, edited, if given)."""
+
+        message_id: int
+        prompt: str | None = None
+
+    @dataclass
     class AgentPaused(TextualMessage):
         """Sending was refused because the agent is paused or retired (inactive); the screen
         offers to resume it (or, when retired, to move the conversation)."""
@@ -420,7 +427,15 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         elif event.action in ("retry", "continue"):
             await self.retry(message, continue_answer=event.action == "continue")
         elif event.action == "edit":
-            self.edit_prompt(message)
+            if message.role != "user":
+                self.notify("Only a prompt can be edited; f forks the conversation here.",
+                            severity="warning")
+            elif self._is_last_prompt(message):
+                self.edit_prompt(message)
+            else:
+                self.edit_in_fork(message)
+        elif event.action == "fork":
+            self.post_message(self.ForkRequested(message.id))
         elif event.action in ("variant_previous", "variant_next"):
             await self.browse_variant(message, -1 if event.action == "variant_previous" else 1)
 
@@ -438,6 +453,28 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         await self.astore.select_variant(message.reply_to, variants[index])
         await self.chat_view.show(self.conversation, agent_name=self._agent_name())
         self.notify(f"Answer {index + 1} of {len(variants)} (< and > browse them).")
+
+    def _is_last_prompt(self, message: Message) -> bool:
+        # A turn of many tool calls is many rows: 200 reach back past any of them.
+        latest = self.store.latest_messages(message.conversation_id, 200)
+        return next((m.id for m in reversed(latest) if m.role == "user"), None) == message.id
+
+    def edit_in_fork(self, message: Message) -> None:
+        """An earlier prompt, edited: sent in a fork holding the history before it; this
+        conversation stays as it was (docs/keys.md, "Editing an earlier prompt")."""
+        from agentterm.tui.screens.text_prompt import TextPromptScreen
+
+        def edited(text: str | None) -> None:
+            if text is not None and text.strip():
+                self.post_message(self.ForkRequested(message.id, text))
+
+        self.app.push_screen(
+            TextPromptScreen("Edit the prompt and resend in a fork", message.content, multiline=True,
+                             confirm_label="Fork and send",
+                             help="a new conversation gets the history before this prompt; "
+                                  "this one stays as it is"),
+            guarded(self, edited),
+        )
 
     def _is_last(self, message: Message) -> bool:
         latest = self.store.latest_messages(message.conversation_id, 1)

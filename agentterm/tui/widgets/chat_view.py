@@ -92,9 +92,19 @@ class ChatView(VerticalScroll, can_focus=True):
                 return view
         return None
 
-    def _view(self, message: Message, last_prompt_id: int | None) -> MessageView:
+    def _view(self, message: Message, last_prompt_id: int | None,
+              tries: dict[int, list[int]] | None = None) -> MessageView:
+        place = None
+        numbers = (tries or {}).get(message.reply_to) if message.role == "assistant" else None
+        if numbers and message.variant in numbers:
+            place = (numbers.index(message.variant) + 1, len(numbers))
         return MessageView(message, agent_name=self.agent_name, now=self.clock(),
-                           last_prompt=message.id == last_prompt_id)
+                           last_prompt=message.id == last_prompt_id, place=place)
+
+    async def _tries(self, messages: list[Message]) -> dict[int, list[int]]:
+        """The tries of each shown answer's prompt, where there are several (the header's "2/3")."""
+        prompts = [m.reply_to for m in messages if m.role == "assistant" and m.reply_to is not None]
+        return await self.app.astore.variants_of(prompts) if prompts else {}  # type: ignore[attr-defined]
 
     def _last_prompt_id(self, messages: list[Message]) -> int | None:
         if not self.at_latest:
@@ -130,7 +140,8 @@ class ChatView(VerticalScroll, can_focus=True):
         )
         last_prompt_id = self._last_prompt_id(messages)
         messages = shown(messages)
-        views = [self._view(m, last_prompt_id) for m in messages]
+        tries = await self._tries(messages)
+        views = [self._view(m, last_prompt_id, tries) for m in messages]
         if around is not None and (index := next(
                 (i for i, m in enumerate(messages) if m.id == around), None)) is not None:
             # The match and its neighbours first, then the rest of the window around them.
@@ -244,7 +255,9 @@ class ChatView(VerticalScroll, can_focus=True):
         )
         if earlier:
             self._filling = True
-            await self._fill_batches([self._view(m, None) for m in shown(earlier)], first, [])
+            earlier = shown(earlier)
+            tries = await self._tries(earlier)
+            await self._fill_batches([self._view(m, None, tries) for m in earlier], first, [])
 
     async def add_message(self, message: Message) -> MessageView:
         """Mount a new message at the end; the window first moves to the newest if it was not."""

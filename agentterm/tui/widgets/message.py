@@ -67,6 +67,7 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         Binding("r", "request('retry')", "Retry", id="message.retry"),
         Binding("o", "request('continue')", "Continue", id="message.continue"),
         Binding("e", "request('edit')", "Edit and resend", id="message.edit"),
+        Binding("f", "request('fork')", "Fork here", id="message.fork"),
         Binding("less_than_sign", "request('variant_previous')", "Previous answer",
                 id="message.variant_previous"),
         Binding("greater_than_sign", "request('variant_next')", "Next answer", id="message.variant_next"),
@@ -86,13 +87,15 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         url: str
 
     def __init__(self, message: Message, *, agent_name: str | None, now: datetime,
-                 last_prompt: bool = False) -> None:
+                 last_prompt: bool = False, place: tuple[int, int] | None = None) -> None:
         # Classes set here, not on mount: each later set_class restyles the whole subtree.
         super().__init__(classes=f"message -{message.role} -{message.status}")
         self.message = message
         self.agent_name = agent_name
         self.now = now
         self.last_prompt = last_prompt
+        self.place = place
+        """(which, of how many) tries of its prompt's answer this is, when there are several."""
         self._filter: EscapeFilter | None = None
         self._pending: list[str] = []
         self._flush_timer: Timer | None = None
@@ -147,6 +150,10 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         parts += [(" · " + message_time(message.created_at, self.now), "dim")]
         if message.edited_at is not None:
             parts.append((" (edited)", "dim italic"))
+        if self.place is not None:
+            which, count = self.place
+            parts += ["  ", Content.from_markup("[@click=request('variant_previous')]\\[<][/]"),
+                      f" {which}/{count} ", Content.from_markup("[@click=request('variant_next')]\\[>][/]")]
         actions = ["copy"]
         if message.role == "assistant" and code_blocks(message.content):
             actions.append("copy_code")
@@ -155,8 +162,10 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
             actions.append("retry")
             if message.content:
                 actions.append("continue")
-        if self.last_prompt:
-            actions.append("edit")
+        if message.role == "user":
+            actions.append("edit")  # an earlier prompt: edited and sent in a fork (docs/keys.md)
+        if message.status != "streaming":
+            actions.append("fork")
         parts.append("  ")
         for action in actions:
             label = action.replace("_", "\u00a0")  # a no-break space: "[copy code]" wraps as one
