@@ -12,7 +12,7 @@ import pytest
 from agentterm.store import Store
 from tests.conftest import TEST_KEY
 from tests.openai_responses import DONE, Events, chunk
-from tests.openai_server import Error, Stream
+from tests.openai_server import Error, Hang, Stream
 
 
 @pytest.fixture
@@ -162,3 +162,18 @@ def test_a_key_the_server_echoes_in_the_answer_is_neither_printed_nor_stored(env
     assert result.returncode == 0
     assert "[key hidden], keep it safe." in result.stdout.decode()
     assert not rows(db_path, f"SELECT id FROM messages WHERE content LIKE '%{TEST_KEY}%'")
+
+
+def test_ask_waits_for_a_hanging_title_no_longer_than_its_timeout(env, server, db_path, config_path):
+    # A one-slot local server still busy with the title must not hold ask's exit (issue 13.5):
+    # the title asks for a few tokens, gives up after title_timeout, and the prompt's line stands.
+    config_path.write_text(config_path.read_text() + "title_timeout = 1\n", encoding="utf-8")
+    server.script(Stream("The answer."), Hang(120))
+    result = subprocess.run([sys.executable, "-m", "agentterm", "ask", "Name me please"],
+                            capture_output=True, env=env, timeout=60, start_new_session=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "The answer."
+    # ask left the title's request (the server's own wait ends after 30 s, and counts no departure)
+    assert server.client_disconnected.wait(30)
+    assert server.requests[1]["max_tokens"] == 30 and server.requests[1]["model"] == "test-title-model"
+    assert rows(db_path, "SELECT title, title_source FROM conversations") == [("Name me please", "auto")]

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     from agentterm.store import Store
 
     # Each costs tens to hundreds of ms at start (docs/performance.md); each is needed only later:
-    # openai/httpx2 (httpx before openai 3) at the first request, mcp when a tool server starts,
+    # httpx2 (the model client's transport) at the first request (openai never: only tests use it), mcp when a tool server starts,
     # sqlite_utils for exports.
     HEAVY = ("openai", "httpx", "httpx2", "anyio", "mcp", "sqlite_utils", "numpy", "fastapi", "pydantic")
 
@@ -31,9 +31,9 @@ SCRIPT = textwrap.dedent(
             seen = {name: name in sys.modules for name in HEAVY}
             await pilot.press("ctrl+n", "enter")  # a new conversation: its prompt has focus
             await pilot.pause()
-            await pilot.press("h", "i")  # the first text typed starts importing openai
+            await pilot.press("h", "i")  # the first text typed starts importing the transport
             await app.workers.wait_for_complete()
-            seen["openai after typing"] = "openai" in sys.modules
+            seen["httpx2 after typing"] = "httpx2" in sys.modules
         store.close()
         print(json.dumps(seen))
 
@@ -47,5 +47,5 @@ def test_the_first_screen_imports_no_heavy_package(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen.pop("openai after typing") is True
+    assert seen.pop("httpx2 after typing") is True
     assert [name for name, loaded in seen.items() if loaded] == []

@@ -1,6 +1,6 @@
 """The LLM client: streaming answers, titles and model lists, with errors a user can act on.
 
-Importing this package does not import openai; the first request does.
+Importing this package does not import httpx2 (the transport); the first request does. openai is never imported.
 """
 
 from agentterm.llm.client import LLMClient

@@ -1,4 +1,4 @@
-"""LLMClient: streaming chat, titles and model lists over openai.AsyncOpenAI, every fault mapped to ours."""
+"""LLMClient: streaming chat, titles and model lists over httpx2 (llm/transport.py), every fault mapped to ours."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from agentterm.llm.connection import NO_KEY, Connection, check_key, make_openai_client, where_of
+from agentterm.llm.connection import NO_KEY, Connection, check_key, make_http_client, where_of
 from agentterm.llm.errors import (
     AuthFailed,
     BadResponse,
@@ -58,13 +58,12 @@ TITLE_INSTRUCTIONS = (
 class LLMClient:
     """Talks to the configured OpenAI-compatible providers.
 
-    One ``openai.AsyncOpenAI`` is made per provider on first use (openai itself is imported
-    then, not before) and reused while the event loop that made it runs. openai's own retries
-    are off: an error reaches the user at once, with ``retryable`` saying whether a retry may
-    help, instead of a silent wait of up to two minutes behind a Retry-After.
+    One ``httpx2.AsyncClient`` is made per provider on first use (httpx2 itself is imported
+    then, not before) and reused while the event loop that made it runs. Nothing is retried:
+    an error reaches the user at once, with ``retryable`` saying whether a retry may help,
+    instead of a silent wait behind a Retry-After. openai is not imported (its import was most
+    of `agentterm ask`'s time); the event stream is read by llm/stream.py.
     """
-
-    max_retries = 0
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -134,9 +133,8 @@ class LLMClient:
             request["tools"] = tools
         extra = {k: v for k, v in (params or {}).items() if v is not None and k not in _RESERVED}
         if extra:
-            request["extra_body"] = extra
-        response = await self._open_stream(conn, pc, model, request)
-        http = response.http_response
+            request.update(extra)
+        http = await self._open_stream(conn, pc, model, request)
         reader = ChunkReader(conn.where)
         cut = False
         try:
@@ -174,7 +172,7 @@ class LLMClient:
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, model, in_stream=True) from None
         finally:
-            await response.close()
+            await http.aclose()
 
         for event in reader.finish(model, cut=cut):
             yield event
@@ -228,19 +226,19 @@ class LLMClient:
 
     async def _title_text(self, conn: Connection, model: str, messages: list[dict],
                           limit: float) -> list[str]:
-        import openai
+        from agentterm.llm.transport import send
 
-        request = conn.client.chat.completions.with_streaming_response.create(
-            model=model, messages=messages, max_tokens=TITLE_MAX_TOKENS,
-            timeout=openai.Timeout(limit))
+        body = {"model": model, "messages": messages, "max_tokens": TITLE_MAX_TOKENS}
+        http = await send(conn.client, "POST", "chat/completions", body=body, timeout=limit)
         # The raw body, read by the same rules as an answer: parts joined, odd types refused.
-        async with request as response:
-            http = response.http_response
+        try:
             content_type = http.headers.get("content-type", "").lower()
             if "json" not in content_type and "html" not in content_type:
                 content_type = "application/json"  # a server that does not say: try it as JSON
             return [event.text async for event in non_stream_body(http, conn, content_type, allow_empty=True)
                     if isinstance(event, TextDelta)]
+        finally:
+            await http.aclose()
 
     async def list_models(self, provider: str | None = None) -> list[str]:
         """The model ids the provider's server lists, sorted.
@@ -253,11 +251,16 @@ class LLMClient:
     async def _list_models(self, provider: str | None) -> list[str]:
         pc = self._provider(provider)
         conn = await self._connection(pc)
+        from agentterm.llm.transport import send
+
         try:
-            # The raw reply, parsed here: openai's typed page breaks on a body that is not a dict.
-            raw = await conn.client.models.with_raw_response.list()
-            content_type = raw.headers.get("content-type", "").lower()
-            content = raw.content
+            http = await send(conn.client, "GET", "models")
+            try:
+                await http.aread()
+            finally:
+                await http.aclose()
+            content_type = http.headers.get("content-type", "").lower()
+            content = http.content
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             if getattr(exc, "status_code", None) == 404:
                 return []
@@ -281,7 +284,7 @@ class LLMClient:
         for conn in connections.values():
             if conn.loop is loop:
                 try:
-                    await conn.client.close()
+                    await conn.client.aclose()
                 except Exception:  # noqa: BLE001 - closing is best effort
                     pass
 
@@ -307,7 +310,7 @@ class LLMClient:
             return conn
         # A client made on another (finished) loop cannot be reused: its sockets belong there.
         key = await self._resolve_key(pc)
-        client, problem = make_openai_client(pc, key, self.max_retries)
+        client, problem = make_http_client(pc, key)
         has_key = key is not None
         del key  # no frame of a later traceback holds the key
         if client is None:
@@ -361,27 +364,26 @@ class LLMClient:
 
     async def _open_stream(self, conn: Connection, pc: ProviderConfig, model: str,
                            request: dict[str, Any]) -> Any:
-        # The raw response: its body is read as bytes by sse_chunks, with no typed object per
-        # chunk, while openai still does the transport, the auth and the status errors.
-        completions = conn.client.chat.completions.with_streaming_response
+        # The reply with its body unread: read as bytes by SSEDecoder, no typed object per chunk.
+        from agentterm.llm.transport import send
+
         try:
-            return await completions.create(**request).__aenter__()
+            return await send(conn.client, "POST", "chat/completions", body=request)
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             if not rejects_stream_options(exc):
                 raise self._map_error(exc, pc, conn, model) from None
         # An older server that refuses stream_options: ask again without (and without usage).
         request = {k: v for k, v in request.items() if k != "stream_options"}
         try:
-            return await completions.create(**request).__aenter__()
+            return await send(conn.client, "POST", "chat/completions", body=request)
         except Exception as exc:  # noqa: BLE001 - every fault becomes one of ours
             raise self._map_error(exc, pc, conn, model) from None
-
 
     # --- errors -------------------------------------------------------------------------------
 
     def _map_error(self, exc: BaseException, pc: ProviderConfig, conn: Connection,
                    model: str | None, *, in_stream: bool = False) -> LLMError:
-        """One of our errors for anything openai, httpx or the server threw at us."""
+        """One of our errors for anything the transport or the server threw at us."""
         error = classify(exc, pc, conn, model, in_stream=in_stream,
                          config_name=self._config_name(), key_hint=self._key_hint(pc))
         if isinstance(error, (AuthFailed, NoAPIKey)):
@@ -397,7 +399,7 @@ def _bare(error: LLMError | None) -> LLMError:
     """The error without the frames and the chained exception it was made from.
 
     Crash screens print every frame's locals; the frames inside the client hold server replies
-    and openai internals, which may echo the key. Our message says all a user needs.
+    and the transport's internals, which may echo the key. Our message says all a user needs.
     """
     assert error is not None
     error.__context__ = None

@@ -1,4 +1,4 @@
-"""One openai.AsyncOpenAI per provider, from a key that can be sent, with no traceback holding it."""
+"""One HTTP client per provider, from a key that can be sent, with no traceback holding it."""
 
 from __future__ import annotations
 
@@ -14,42 +14,36 @@ if TYPE_CHECKING:
     from agentterm.config import ProviderConfig
 
 # Sent when no key is configured: local servers (Ollama, llama.cpp, LM Studio) accept any key,
-# and sending a placeholder keeps openai from picking up $OPENAI_API_KEY for some other server.
+# and a placeholder says plainly that none was configured ($OPENAI_API_KEY is never sent to
+# some other server: openai's client used to pick it up when given no key).
 NO_KEY = "no-key"
 
 
 @dataclass
 class Connection:
-    """A provider's AsyncOpenAI, bound to the event loop that made it."""
+    """A provider's HTTP client, bound to the event loop that made it."""
 
-    client: Any = field(repr=False)  # openai.AsyncOpenAI
+    client: Any = field(repr=False)  # httpx2.AsyncClient (agentterm.llm.transport)
     has_key: bool
     where: str  # host[:port], for messages
     loop: asyncio.AbstractEventLoop = field(repr=False)
 
 
-def make_openai_client(pc: ProviderConfig, key: str | None, max_retries: int) -> tuple[Any, str]:
-    """(AsyncOpenAI, "") or (None, why not). Never raises: a traceback here would hold the key."""
-    import openai
+def make_http_client(pc: ProviderConfig, key: str | None) -> tuple[Any, str]:
+    """(httpx2.AsyncClient, "") or (None, why not). Never raises: a traceback here would hold the key."""
+    from agentterm.llm.transport import base_url_of, make_client
 
-    base_url = pc.base_url
-    if base_url is not None:
-        base_url = base_url.strip()
-        try:
-            parts = urlsplit(base_url)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises on a malformed port
-        except ValueError:
-            valid = False
-        if not valid:
-            return None, f"{one_line(base_url, 120)!r} is not an http(s) URL"
+    base_url = base_url_of(pc)
     try:
-        client = openai.AsyncOpenAI(
-            api_key=key or NO_KEY,
-            base_url=base_url,
-            timeout=openai.Timeout(pc.timeout),
-            max_retries=max_retries,
-        )
+        parts = urlsplit(base_url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        valid = False
+    if not valid:
+        return None, f"{one_line(base_url, 120)!r} is not an http(s) URL"
+    try:
+        client = make_client(base_url, key or NO_KEY, pc.timeout)
     except Exception as exc:  # noqa: BLE001 - wrapped so no traceback carries the key
         return None, one_line(f"{type(exc).__name__}: {exc}", 160)
     return client, ""
@@ -71,7 +65,7 @@ def where_of(url: str) -> str:
 def check_key(pc: ProviderConfig, key: str, config_name: str) -> None:
     """NoAPIKey naming the first character an HTTP header cannot carry, and where the key came from.
 
-    Without this, openai fails deep inside httpx ("'ascii' codec can't encode") on a zero-width
+    Without this, the request fails deep inside httpx2 ("'ascii' codec can't encode") on a zero-width
     space or a line break pasted along with the key. Never shows the key.
     """
     for position, char in enumerate(key, 1):

@@ -1,4 +1,4 @@
-"""Mapping what openai, httpx or a server threw at us to one of our own LLMError types."""
+"""Mapping what the transport (llm/transport.py, httpx2) or a server threw at us to one of our own LLMError types."""
 
 from __future__ import annotations
 
@@ -28,14 +28,19 @@ if TYPE_CHECKING:
 
 def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: str | None, *,
              in_stream: bool, config_name: str, key_hint: str) -> LLMError:
-    """One of our errors for `exc`; `config_name` and `key_hint` go into the hints."""
-    import openai
+    """One of our errors for `exc`; `config_name` and `key_hint` go into the hints.
+
+    The transport's exceptions stand where openai's stood (TimedOut for APITimeoutError,
+    ConnectionFailed for APIConnectionError, StatusError for APIStatusError), so each fault
+    reads as it did when openai carried the requests.
+    """
+    from agentterm.llm.transport import ConnectionFailed, StatusError, TimedOut
 
     where = conn.where
     config_hint = f"[providers.{pc.name}] in {config_name}"
     if isinstance(exc, LLMError):
         return exc
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, TimedOut):
         if _caused_by(exc, "ConnectTimeout"):
             return RequestTimeout(f"Could not connect to {where} within {pc.timeout:g} s.",
                                   f"Check that the server is up, or raise timeout under {config_hint}.")
@@ -46,7 +51,7 @@ def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: st
         return Unreachable(f"{where} redirects in a loop: the request was redirected too many times.",
                            f"Check base_url under {config_hint}: it should be the API's own address, "
                            "usually ending in /v1.", retryable=False)
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, ConnectionFailed):
         reason = _cause_text(exc)
         if _caused_by(exc, "ConnectError", "UnsupportedProtocol", "InvalidURL"):
             return Unreachable(f"Cannot reach {where}" + (f" ({reason})." if reason else "."),
@@ -54,14 +59,8 @@ def classify(exc: BaseException, pc: ProviderConfig, conn: Connection, model: st
         if in_stream:
             return StreamCut(f"The connection to {where} dropped mid-answer.")
         return StreamCut(f"{where} closed the connection without answering.")
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, StatusError):
         return _status_error(exc, pc, conn, model, config_name, key_hint)
-    if isinstance(exc, openai.APIResponseValidationError):
-        return BadResponse(f"{where} sent a reply that is not in the OpenAI format.")
-    if isinstance(exc, openai.APIError):
-        # An error event inside the stream: {"error": {...}} where a chunk should be.
-        detail = server_detail(getattr(exc, "body", None)) or getattr(exc, "message", "")
-        return StreamCut(f"{where} reported an error mid-answer: {detail}")
     if isinstance(exc, json.JSONDecodeError):
         return BadResponse(f"{where} sent malformed JSON" + (" mid-answer." if in_stream else "."))
     if _caused_by_type(exc, "InvalidURL", "UnsupportedProtocol"):

@@ -170,9 +170,10 @@ class AgentTermApp(App[None]):
             except (NotImplementedError, RuntimeError, ValueError):  # not on this platform
                 pass
 
-    # openai costs half a second and 22 MB to import: not at start (nor a second later: a user
-    # who only reads never needs it), and not on the event loop at the first send either (the
-    # screen would freeze), but in a thread as soon as text is typed, most likely a prompt.
+    # The model client's transport (httpx2) costs a tenth of a second and some MB to import: not
+    # at start (nor a second later: a user who only reads never needs it), and not on the event
+    # loop at the first send either (the screen would pause), but in a thread as soon as text is
+    # typed, most likely a prompt.
     _warmed_up = False
 
     def on_text_area_changed(self) -> None:
@@ -181,10 +182,12 @@ class AgentTermApp(App[None]):
             self._warm_up()
 
     def _warm_up(self) -> None:
-        def import_openai() -> None:
-            import openai  # noqa: F401
+        def import_transport() -> None:
+            import httpx2  # noqa: F401
 
-        self.run_worker(import_openai, thread=True, group="warm-up", exit_on_error=False)
+            import agentterm.llm.transport  # noqa: F401
+
+        self.run_worker(import_transport, thread=True, group="warm-up", exit_on_error=False)
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's crash screen prints every frame's local variables, where a key or a server's
