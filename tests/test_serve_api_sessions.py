@@ -149,3 +149,18 @@ def test_the_openapi_document_and_the_docs_need_no_token_and_hold_no_data(live):
             "/api/sessions/{session_id}/messages/{message_id}"} <= set(schema["paths"])
     assert httpx.get(f"{root}/docs").status_code == 200
     assert httpx.get(f"{root}/api/sessions").status_code == 401
+
+
+def test_a_session_answers_only_through_an_agent_its_user_may_use(live, store):  # noqa: F811
+    alice, bob = Api(live, store.create_token("alice")[0]), Api(live, store.create_token("bob")[0])
+    agent = alice.ok("post", "/api/agents", 201, json={"name": "Lent", "shared": True})
+    talk = {"messages": [{"role": "user", "content": "hi"}]}
+    sid = bob.ok("post", "/api/sessions/conversation", json={**talk, "agent_name": "Lent"})["session_id"]
+    alice.ok("patch", f"/api/agents/{agent['id']}", json={"shared": False})
+    taken_back = bob.post("/api/sessions/conversation", json={**talk, "session_id": sid})
+    assert taken_back.status_code == 404, taken_back.text
+    bare = bob.ok("post", "/api/sessions", 201, json={})
+    assert bare["agent_id"] is None
+    refused = bob.post("/api/sessions/conversation", json={**talk, "session_id": bare["id"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_agent"
+    assert store.get_conversation(bare["id"]).message_count == 0

@@ -120,7 +120,12 @@ async def _conversation(body: ConversationRequest, caller: Caller) -> dict:
         if body.agent_name and found.agent_id != (await caller.named_agent(body.agent_name)).id:
             raise APIError(400, f"Session {found.id} talks to agent {found.agent_name!r}, not"
                            f" {body.agent_name!r}.", code="agent_mismatch", param="agent_name")
-        agent = found.agent_id and usable(await astore.get_agent(found.agent_id), found.agent_name or "")
+        if found.agent_id is None:
+            raise APIError(409, f"Session {found.id} has no agent to answer: PATCH it with one first.",
+                           code="no_agent", param="session_id")
+        # Still one this user may use: an agent no longer shared answers its owner only.
+        agent = usable(await astore.visible_agent(caller.user, str(found.agent_id), caller.local),
+                       found.agent_name or "")
         conversation = found
     else:
         name = body.agent_name or (await astore.default_agent()).name
@@ -133,8 +138,7 @@ async def _conversation(body: ConversationRequest, caller: Caller) -> dict:
             await astore.rename_conversation(conversation.id, body.session_name)
         if body.agent_instructions is not None:
             await astore.override_conversation(conversation.id, instructions_override=body.agent_instructions)
-    model = agent.name if agent else "(no agent)"
-    text = await answer_text(start_run(caller.parts, conversation.id, prompt, model, new))
+    text = await answer_text(start_run(caller.parts, conversation.id, prompt, agent.name, new))
     session = await caller.session_json(conversation)
     return {"session_id": session["id"], "session_uuid": session["session_uuid"], "response": text,
             "messages_count": session["message_count"], "session_active": session["active"]}
