@@ -11,7 +11,7 @@ from agentterm.cli.context import CliError, Context, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agentterm.cli import agents, ask, chats, doctor, mcp, serve, tokens
+    from agentterm.cli import agents, ask, chats, doctor, mcp, serve, store_cmd, tokens
 
     # SUPPRESS: a subcommand's copy of these flags must not reset a value given before it.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.register(commands, common)
     tokens.register(commands, common)
     serve.register(commands, common)
+    store_cmd.register(commands, common)
     return parser
 
 
