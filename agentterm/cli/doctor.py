@@ -90,8 +90,9 @@ def server_line(ctx: Context) -> str:
         import sqlite3
 
         return f"SQLite {sqlite3.sqlite_version}"
-    found = info()  # {"server": "host:port", "version": "PostgreSQL 16.4", ...}
-    return f"server {found.get('server', '?')}, {found.get('version', '?')}"
+    found = info()  # {"server": "host:port" (None for a file), "version": "PostgreSQL 16.4", ...}
+    version = found.get("version") or "?"
+    return f"server {found['server']}, {version}" if found.get("server") else version
 
 
 def _user_version(path) -> int:

@@ -250,9 +250,11 @@ def _set_counters(src, dst) -> None:
 
 def _after_ids(dst) -> None:
     """Rows came with their ids: a backend whose ids come from sequences moves them past the copied ones."""
-    advance = getattr(dst, "advance_ids", None)
-    if advance is not None:
-        advance([table for table, key in TABLES if key == ("id",)])
+    if getattr(dst, "backend", "sqlite") == "sqlite":
+        return  # AUTOINCREMENT follows the largest id inserted by itself
+    for table in (table for table, key in TABLES if key == ("id",)):
+        dst._query(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1), "  # noqa: S608
+                   f"max(id) IS NOT NULL) FROM {table}")
 
 
 def _verify(src, dst, plans, report: CopyReport) -> None:
