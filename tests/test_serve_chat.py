@@ -122,15 +122,16 @@ def test_an_upstream_fault_is_openai_shaped_and_never_echoes_the_key(live, store
     assert TEST_KEY not in answer.text and set(answer.json()["error"]) == {"message", "type", "param", "code"}
 
 
-def test_the_conversation_shows_in_chats_list(live, store, db_path):  # noqa: F811
+def test_the_conversation_shows_in_chats_list(live, store, db_path, settings, config_path):  # noqa: F811
     import json
     import os
     import subprocess
     import sys
 
-    token, _ = store.create_token("alice")
+    # The local user's token: the CLI shows the local user's conversations (another user's: not).
+    token, _ = store.create_token(settings.local_user())
     live.openai(token).chat.completions.create(model=AGENT, messages=[{"role": "user", "content": "from api"}])
-    env = {**os.environ, "AGENTTERM_DB": str(db_path)}
+    env = {**os.environ, "AGENTTERM_DB": str(db_path), "AGENTTERM_CONFIG": str(config_path)}
     listed = subprocess.run([sys.executable, "-m", "agentterm", "chats", "list", "--json"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert listed.returncode == 0, listed.stderr

@@ -76,7 +76,7 @@ def get_agent(ctx: Context, name: str):
 
 def list_agents(ctx: Context) -> int:
     statuses = None if ctx.args.all else ("active", "paused")
-    agents = ctx.store.list_agents(statuses)
+    agents = ctx.store.list_agents(statuses, owner=ctx.settings.local_user())  # not other users' (serve)
     if ctx.args.json:
         out_json([agent_dict(a, ctx.store.agent_usage(a.id)) for a in agents])
         return 0

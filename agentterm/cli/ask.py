@@ -71,7 +71,7 @@ def pick_conversation(ctx: Context):
             raise CliError(f"there is no conversation {args.conversation}.", "List them with `agentterm chats list`.")
         return conversation, False
     if args.continue_latest:
-        latest = store.list_conversations(view="inbox", limit=1)
+        latest = store.list_conversations(view="inbox", limit=1, owner=ctx.settings.local_user())
         if latest:
             return latest[0], False
     agent = find_agent(ctx, args.agent)
@@ -130,7 +130,7 @@ def retry_target(ctx: Context):
         raise CliError("--retry answers the last prompt again; it takes no new prompt.", code=2)
     if ctx.args.conversation is not None:
         return pick_conversation(ctx)[0]
-    latest = ctx.store.list_conversations(view="inbox", limit=1)
+    latest = ctx.store.list_conversations(view="inbox", limit=1, owner=ctx.settings.local_user())
     if not latest:
         raise CliError("there is no conversation to retry.", "Ask something first.")
     return latest[0]

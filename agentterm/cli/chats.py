@@ -76,7 +76,8 @@ def list_chats(ctx: Context) -> int:
         if agent is None:
             raise CliError(f"there is no agent named {args.agent!r}.", "List them with `agentterm agents list`.")
         agent_id = agent.id
-    rows = ctx.store.list_conversations(view=args.view, agent_id=agent_id, tag=args.tag, limit=args.limit)
+    rows = ctx.store.list_conversations(view=args.view, agent_id=agent_id, tag=args.tag, limit=args.limit,
+                                        owner=ctx.settings.local_user())  # not other users' (serve)
     if args.json:
         out_json([conversation_dict(c) for c in rows])
         return 0
@@ -121,7 +122,7 @@ def show_chat(ctx: Context) -> int:
 
 
 def search_chats(ctx: Context) -> int:
-    hits = ctx.store.search(" ".join(ctx.args.query), limit=ctx.args.limit)
+    hits = ctx.store.search(" ".join(ctx.args.query), limit=ctx.args.limit, owner=ctx.settings.local_user())
     if ctx.args.json:
         out_json([{**asdict(h), "created_at": to_iso(h.created_at)} for h in hits])
         return 0

@@ -27,6 +27,14 @@ from agentterm.store.validation import (
 DEFAULT_AGENT_NAME = "Assistant"
 
 
+def agents_seen_by(owner: str | None, table: str = "agents") -> tuple[str, list[Any]]:
+    """SQL for the agents the local user `owner` sees in the app and the CLI: theirs, the
+    unowned (m006: NULL is the local user) and the shared; None: every agent."""
+    if owner is None:
+        return "1 = 1", []
+    return f"({table}.owner IS NULL OR {table}.owner = ? OR {table}.shared = 1)", [owner]
+
+
 class AgentsMixin(StoreConnection):
     """Agents, their versions and usage; seeding the default agent into a new store."""
 
@@ -91,16 +99,16 @@ class AgentsMixin(StoreConnection):
         row = self._one("SELECT * FROM agents WHERE name = ?", [name.strip()])
         return _agent(row) if row else None
 
-    def list_agents(self, statuses: Iterable[str] | None = None) -> list[Agent]:
-        """Agents by name, optionally only those with the given statuses."""
-        if statuses is None:
-            rows = self._query("SELECT * FROM agents ORDER BY name, id")
-        else:
+    def list_agents(self, statuses: Iterable[str] | None = None,
+                    owner: str | None = None) -> list[Agent]:
+        """Agents by name, optionally only those with the given statuses; owner: only those the
+        local user `owner` sees (agents_seen_by); None: everyone's."""
+        where, params = agents_seen_by(owner)
+        if statuses is not None:
             wanted = list(statuses)
-            marks = ", ".join("?" * len(wanted))
-            rows = self._query(
-                f"SELECT * FROM agents WHERE status IN ({marks}) ORDER BY name, id", wanted
-            )
+            where += f" AND status IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        rows = self._query(f"SELECT * FROM agents WHERE {where} ORDER BY name, id", params)
         return [_agent(row) for row in rows]
 
     def update_agent(self, agent_id: int, **fields: Any) -> Agent:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from agentterm.models import Conversation, from_iso, to_iso, utcnow
+from agentterm.store.agents import agents_seen_by
 from agentterm.store.connection import StoreConnection, now_iso
 from agentterm.store.errors import GoneError, StoreError
 from agentterm.store.validation import clean_title
@@ -21,6 +22,15 @@ _VIEW_WHERE = {
     "trash": "c.deleted_at IS NOT NULL",
 }
 _SIDEBAR_ORDER = "c.pinned DESC, c.last_activity_at DESC, c.id DESC"
+
+
+def seen_by(owner: str | None, alias: str = "c") -> tuple[str, list[Any]]:
+    """SQL for the conversations the local user `owner` sees (the app and the CLI): theirs and
+    those with no owner (m006: NULL is the local user); other users' (made through
+    `agentterm serve`) are left out. None: every conversation (a filter that filters nothing)."""
+    if owner is None:
+        return "1 = 1", []
+    return f"({alias}.owner IS NULL OR {alias}.owner = ?)", [owner]
 # Every conversation column but none from messages: the sidebar never reads a message body.
 _CONVERSATION_COLUMNS = """
     c.id, c.title, c.title_source, c.agent_id, c.agent_name, c.pinned, c.archived_at,
@@ -69,14 +79,16 @@ class ConversationsMixin(StoreConnection):
         query: str | None = None,
         limit: int = 200,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[Conversation]:
         """A page of conversations in sidebar order: pinned first, then by last activity.
 
         view: "inbox" (neither archived nor trashed), "archive", "trash", or "all" (everything
         but the trash). query filters titles (case-insensitive substring). tag: a tag, or
-        several that must all be there; each ignores case.
+        several that must all be there; each ignores case. owner: only what that local user
+        sees (seen_by); None: everyone's.
         """
-        where, params = self._conversation_filter(view, agent_id, tag, query)
+        where, params = self._conversation_filter(view, agent_id, tag, query, owner)
         rows = self._query(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE {where}"
             f" ORDER BY {_SIDEBAR_ORDER} LIMIT ? OFFSET ?",
@@ -85,11 +97,15 @@ class ConversationsMixin(StoreConnection):
         return [_conversation(row) for row in rows]
 
     def _conversation_filter(
-        self, view: str, agent_id: int | None, tag: str | Sequence[str] | None, query: str | None
+        self, view: str, agent_id: int | None, tag: str | Sequence[str] | None, query: str | None,
+        owner: str | None = None,
     ) -> tuple[str, list[Any]]:
         if view not in _VIEW_WHERE:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
         terms, params = [_VIEW_WHERE[view]], []
+        if owner is not None:
+            mine, params = seen_by(owner)
+            terms.append(mine)
         if agent_id is not None:
             terms.append("c.agent_id = ?")
             params.append(agent_id)
@@ -107,8 +123,8 @@ class ConversationsMixin(StoreConnection):
             params.append(f"%{escaped}%")
         return " AND ".join(terms), params
 
-    def count_conversations(self, view: str = "inbox") -> int:
-        where, params = self._conversation_filter(view, None, None, None)
+    def count_conversations(self, view: str = "inbox", owner: str | None = None) -> int:
+        where, params = self._conversation_filter(view, None, None, None, owner)
         return self._one(f"SELECT count(*) AS n FROM conversations c WHERE {where}", params)["n"]
 
     def rename_conversation(self, cid: int, title: str, source: str = "user") -> Conversation:
@@ -247,14 +263,18 @@ class ConversationsMixin(StoreConnection):
             agent_name = self._require_agent(agent_id).name if agent_id is not None else None
             self._update_conversation(cid, "agent_id = ?, agent_name = ?", [agent_id, agent_name])
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, owner: str | None = None) -> dict[str, Any]:
         """Counts for the dashboard. Conversations, messages and tokens leave out the trash.
+        owner: what that local user sees (their own, unowned and shared agents); None: all.
 
         {"agents": {"active": n, "paused": n, "inactive": n}, "conversations": n,
          "archived": n, "trashed": n, "messages": n, "tokens": n}
         """
         agents = {status: 0 for status in ("active", "paused", "inactive")}
-        for row in self._query("SELECT status, count(*) AS n FROM agents GROUP BY status"):
+        usable, agent_params = agents_seen_by(owner, "agents")
+        mine, params = seen_by(owner, "conversations")
+        for row in self._query(f"SELECT status, count(*) AS n FROM agents WHERE {usable} GROUP BY status",
+                               agent_params):
             agents[row["status"]] = row["n"]
         row = self._one(
             """SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS conversations,
@@ -264,7 +284,8 @@ class ConversationsMixin(StoreConnection):
                       coalesce(sum(message_count) FILTER (WHERE deleted_at IS NULL), 0)
                           AS messages,
                       coalesce(sum(tokens) FILTER (WHERE deleted_at IS NULL), 0) AS tokens
-                 FROM conversations"""
+                 FROM conversations WHERE """ + mine,
+            params,
         )
         return {"agents": agents, **row}
 

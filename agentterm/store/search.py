@@ -17,7 +17,7 @@ SEARCH_RANKED = 2000
 class SearchMixin(StoreConnection):
     """Full-text search over messages and titles, outside the trash."""
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+    def search(self, query: str, limit: int = 20, owner: str | None = None) -> list[SearchHit]:
         """Full-text matches in message text and titles, best first, outside the trash.
 
         Only what a conversation shows is searched: superseded answer variants are left out.
@@ -27,22 +27,27 @@ class SearchMixin(StoreConnection):
 
         FTS5 syntax works ("exact phrase", prefix*, OR, NOT); text that is not valid syntax
         (an unbalanced quote, a bare AND) is searched as plain words instead of failing.
+
+        owner: only the conversations that local user sees (conversations.seen_by); None: all.
         """
         if not query.strip() or limit <= 0:
             return []
         try:
-            return self._search(query, limit)
+            return self._search(query, limit, owner)
         except sqlite3.OperationalError:
             plain = _plain_words(query)
             if not plain:
                 return []
             try:
-                return self._search(plain, limit)
+                return self._search(plain, limit, owner)
             except sqlite3.Error as error:
                 raise self._error(error) from error
 
-    def _search(self, match: str, limit: int) -> list[SearchHit]:
+    def _search(self, match: str, limit: int, owner: str | None = None) -> list[SearchHit]:
+        from agentterm.store.conversations import seen_by
+
         marks = [SNIPPET_OPEN, SNIPPET_CLOSE]
+        mine, mine_params = seen_by(owner)
         # Ranking scores every match: a word in nearly every message costs 240 ms over 200,000
         # messages. Past SEARCH_RANKED matches only the newest that many are ranked (13 ms); the
         # rowid bound is an early-stopping walk of the FTS index, newest first.
@@ -61,9 +66,9 @@ class SearchMixin(StoreConnection):
                  JOIN messages m ON m.id = messages_fts.rowid
                  JOIN conversations c ON c.id = m.conversation_id
                 WHERE messages_fts MATCH ? AND messages_fts.rowid >= ? AND c.deleted_at IS NULL
-                  AND m.superseded = 0
+                  AND m.superseded = 0 AND """ + mine + """
                 ORDER BY messages_fts.rank LIMIT ?""",
-            [*marks, match, bound[0]["rowid"] if bound else 0, limit],
+            [*marks, match, bound[0]["rowid"] if bound else 0, *mine_params, limit],
         )
         titles = self._fetch(
             """SELECT c.id AS conversation_id, c.title AS conversation_title,
@@ -72,9 +77,9 @@ class SearchMixin(StoreConnection):
                       c.last_activity_at AS created_at, conversations_fts.rank AS rank
                  FROM conversations_fts
                  JOIN conversations c ON c.id = conversations_fts.rowid
-                WHERE conversations_fts MATCH ? AND c.deleted_at IS NULL
+                WHERE conversations_fts MATCH ? AND c.deleted_at IS NULL AND """ + mine + """
                 ORDER BY conversations_fts.rank LIMIT ?""",
-            [*marks, match, limit],
+            [*marks, match, *mine_params, limit],
         )
         rows = sorted(titles + messages, key=lambda row: row["rank"])[:limit]
         return [

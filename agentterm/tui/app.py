@@ -71,6 +71,8 @@ class AgentTermApp(App[None]):
         super().__init__()
         self.settings = settings
         self.store = store
+        # The local user: lists, search and the dashboard show theirs, never other users' (serve).
+        self.viewer: str | None = settings.local_user()
         self.client = client
         self.open_agent = open_agent
         self.clock: Callable[[], datetime] = clock or utcnow

@@ -123,7 +123,7 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
 
     def load_agents(self) -> None:
         statuses = None if self.show_inactive else ("active", "paused")
-        self._agents = self.app.store.list_agents(statuses=statuses)  # type: ignore[attr-defined]
+        self._agents = self.app.store.list_agents(statuses=statuses, owner=getattr(self.app, "viewer", None))  # type: ignore[attr-defined]
         self.refresh_options()
 
     def refresh_options(self) -> None:

@@ -125,7 +125,7 @@ class AgentsScreen(Screen[None]):
         """Read the agents again, keeping the cursor on `select` (else on the same agent)."""
         table = self.query_one("#agents-table", DataTable)
         current = select if select is not None else self.selected_id
-        agents = self.store.list_agents()
+        agents = self.store.list_agents(owner=getattr(self.app, "viewer", None))
         table.clear(columns=True)
         fixed = sum(width + 2 for _label, width in COLUMNS[1:])
         # Room for the vertical scrollbar, so a long list never needs a horizontal one.

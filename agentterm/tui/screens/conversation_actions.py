@@ -286,7 +286,7 @@ class ConversationActions:
 
     @store_guarded
     def action_empty_trash(self) -> None:
-        trashed = self.store.list_conversations(view="trash", limit=100_000)
+        trashed = self.store.list_conversations(view="trash", limit=100_000, owner=getattr(self.app, "viewer", None))
         if not trashed:
             self.notify("The trash is empty.")
             return

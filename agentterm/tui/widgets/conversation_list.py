@@ -220,7 +220,7 @@ class ConversationList(Vertical):
                          keep: int | None) -> None:
         tags, title = split_filter(query)
         rows = await self.app.astore.list_conversations(view=view, query=title or None, tag=tags,  # type: ignore[attr-defined]
-                                                        limit=limit, offset=offset)
+                                                        limit=limit, offset=offset, owner=self.app.viewer)  # type: ignore[attr-defined]
         self.post_message(self.PageRead(generation, view, query, limit, offset, rows, keep))
 
     @dataclass
@@ -285,7 +285,7 @@ class ConversationList(Vertical):
         try:
             tags, title = split_filter(query)
             rows = await self.app.astore.list_conversations(view=view, query=title or None, tag=tags,  # type: ignore[attr-defined]
-                                                            limit=PAGE, offset=offset)
+                                                            limit=PAGE, offset=offset, owner=self.app.viewer)  # type: ignore[attr-defined]
         finally:
             self._loading_more = False
         self.post_message(self.PageRead(generation, view, query, PAGE, offset, rows, None))
@@ -350,7 +350,7 @@ class ConversationList(Vertical):
     @work(group="sidebar-list", exit_on_error=False)
     @store_guarded
     async def _search(self, generation: int, query: str) -> None:
-        hits = await self.app.astore.search(query)  # type: ignore[attr-defined]
+        hits = await self.app.astore.search(query, owner=self.app.viewer)  # type: ignore[attr-defined]
         self.post_message(self.HitsFound(generation, query, hits))
 
     @dataclass

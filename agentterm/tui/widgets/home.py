@@ -59,7 +59,8 @@ class Home(VerticalScroll):
         self.refresh_home()
 
     def refresh_home(self) -> None:
-        stats = self.store.stats()
+        viewer = getattr(self.app, "viewer", None)  # the local user: other users' are not shown
+        stats = self.store.stats(owner=viewer)
         agents = stats.get("agents", {})
         by_status = agents if isinstance(agents, dict) else {}
         parts: list[str | tuple[str, str]] = []
@@ -76,13 +77,13 @@ class Home(VerticalScroll):
         agent_line = " · ".join(f"{count(_number(n))} {AGENT_BADGES.get(status, (status,))[0]}"
                                 for status, n in by_status.items() if n)
         parts = [(agent_line + "\n", "$text-muted")] if agent_line else []
-        for agent in self.store.list_agents():
+        for agent in self.store.list_agents(owner=viewer):
             label, style = AGENT_BADGES.get(agent.status, (agent.status, ""))
             parts += [one_line(agent.name, 40), " ", (f"[{label}]", style), "   "]
         self.query_one("#home-agents", Static).update(
             Content.assemble(*parts) if parts else Content(f"No agents: {key_label(self, 'app.agents')} to create one."))
         now = self.clock()
-        recent = self.store.list_conversations(view="inbox", limit=8)
+        recent = self.store.list_conversations(view="inbox", limit=8, owner=viewer)
         options = [
             Option(Content.assemble(
                 one_line(c.display_title, 60), ("  " + (one_line(c.agent_name, 30) if c.agent_name else "no agent"), "$text-muted"),
