@@ -41,6 +41,9 @@ COUNTERS = ("message_count", "tokens")
 # A fork's parent may come later in id order: linked after every conversation is in.
 LATER = {"conversations": ("parent_id",)}
 BATCH = 1000
+# Columns a backend derives from the others (PostgreSQL's generated tsvector for search): never
+# copied, each side computes its own.
+DERIVED = ("search",)
 
 
 @dataclass
@@ -151,7 +154,8 @@ def copy_store(src, dst) -> CopyReport:
         raise StoreError("SRC and DST are the same store: give two different stores.")
     plans = []
     for table, key in TABLES:
-        src_cols, dst_cols = columns(src, table), columns(dst, table)
+        src_cols = [c for c in columns(src, table) if c not in DERIVED]
+        dst_cols = columns(dst, table)
         missing = [c for c in src_cols if c not in dst_cols]
         if missing:
             raise StoreError(f"DST's table {table} has no column {missing[0]}: open DST once with this "

@@ -27,21 +27,21 @@ def open_store(target: Target, *, password: str | None = None) -> Store:
         return Store(target)
     if password:
         register_secret(password)
-    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("agentterm.store.postgres") is None:
+        raise StoreError(
+            f"The store {mask(target)} is on PostgreSQL, which this build of agentterm cannot "
+            "open: use a SQLite file with --db."
+        )
+    from agentterm.store.store import Store
 
     try:
-        postgres = importlib.import_module("agentterm.store.postgres")
+        return Store(target, password=password)
     except ModuleNotFoundError as error:
         if (error.name or "").startswith("psycopg"):
             raise StoreError(
                 f"The store {mask(target)} is on PostgreSQL, which needs psycopg: "
                 'pip install "agentterm[postgres]".'
             ) from None
-        if error.name == "agentterm.store.postgres":
-            raise StoreError(
-                f"The store {mask(target)} is on PostgreSQL, which this build of agentterm "
-                "cannot open yet: use a SQLite file with --db."
-            ) from None
         raise
-    return postgres.connect_store(target, password=password)
-
