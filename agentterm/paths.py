@@ -23,6 +23,14 @@ def default_log_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False)) / "logs"
 
 
+def default_state_dir() -> Path:
+    """What the app remembers between runs that is neither config nor data (the recent stores):
+    the platform's state dir (~/.local/state/agentterm on Linux)."""
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir(APP_NAME, appauthor=False))
+
+
 def default_config_path() -> Path:
     from platformdirs import user_config_dir
 

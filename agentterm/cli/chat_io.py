@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 from agentterm.cli.context import CliError, Context, out, out_json, warn
-
-_INT64 = 2**63
 
 
 def register(sub, common) -> None:
@@ -59,45 +55,24 @@ def write_file(path: str, text: str, *, force: bool) -> None:
 
 def load_json(source: str, what: str):
     """The JSON in a file (or stdin for -): one clear line for anything that is not readable."""
-    hint = f"Import {what}."
-    try:
-        if source == "-":
-            raw = sys.stdin.buffer.read()
-        else:
-            path = Path(source)
-            if path.is_dir():
-                raise CliError(f"{source} is a directory.", "Give the path of a file.")
-            raw = path.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except OSError as error:
-        raise CliError(f"cannot read {source}: {(error.strerror or str(error)).lower()}.", "Check the path.") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{source} is not UTF-8 text.", hint) from None
-    try:
-        return json.loads(text, parse_int=_bounded_int)
-    except json.JSONDecodeError as error:
-        raise CliError(f"{source}, line {error.lineno}, column {error.colno}: not valid JSON ({error.msg}).",
-                       hint) from None
-    except RecursionError:
-        raise CliError(f"{source} is nested too deeply to read; nothing was imported.", hint) from None
+    from agentterm.import_file import ImportFileError, load_json as read
 
-
-def _bounded_int(digits: str) -> int | float:
-    # Beyond 64 bits no field of ours means anything; Python would refuse past 4,300 digits.
-    if len(digits.lstrip("-")) > 19:
-        return float("inf")
-    value = int(digits)
-    return value if -_INT64 <= value < _INT64 else float("inf")
+    try:
+        return read(source, what)
+    except ImportFileError as error:
+        raise CliError(error.message, error.hint) from None
 
 
 def import_chats(ctx: Context) -> int:
     from agentterm.cli.chats import conversation_dict
 
+    from agentterm.import_file import ImportFileError, load_conversations
+
     source = ctx.args.file
-    data = load_json(source, "an agentterm or ChatGPT JSON export")
-    items = data if isinstance(data, list) else [data]
-    if not items:
-        raise CliError(f"{source} holds no conversations.", "Import an agentterm or ChatGPT JSON export.")
+    try:
+        items = load_conversations(source)
+    except ImportFileError as error:
+        raise CliError(error.message, error.hint) from None
     result = ctx.store.import_conversations(items, duplicates=ctx.args.duplicate)
     if ctx.args.json:
         out_json([conversation_dict(c) for c in result.imported])

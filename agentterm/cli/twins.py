@@ -26,6 +26,8 @@ TWINS: dict[str, str | tuple[str, str]] = {
     "move": "chats move ID AGENT",
     "export('markdown')": "chats export ID --format md",
     "export('json')": "chats export ID --format json",
+    "import_file": "chats import FILE",
+    "open_store": "chats list --db PATH",  # every command takes --db; `agentterm --db PATH` opens the app there
     "copy_conversation": "chats copy ID",
     "copy_last_answer": "chats copy ID --last",
     "retry": "chats regenerate ID",

@@ -80,6 +80,7 @@ class AgentTermApp(App[None]):
         self._main_screen: MainScreen | None = None
         self._astore: Any = None
         self._tools: Any = None
+        self._owns_store = False  # a store opened from the palette: the app closes it at the end
         self._theme_problem = self._apply_theme(settings.theme)
 
     def _apply_theme(self, theme: str) -> str | None:
@@ -128,6 +129,11 @@ class AgentTermApp(App[None]):
                 await asyncio.wait_for(worker.wait(), timeout=6)
             except BaseException:  # noqa: BLE001 - cancelled, failed or too slow: recovery has it
                 pass
+        if self._owns_store and self._astore is not None:
+            try:
+                await self._astore.close()
+            except Exception:  # noqa: BLE001 - exiting: the store's own recovery covers a failed close
+                pass
         # The MCP servers this process started end with it (their process groups, after a grace).
         if self._tools is not None:
             tools, self._tools = self._tools, None
@@ -135,6 +141,32 @@ class AgentTermApp(App[None]):
                 await tools.aclose()
             except Exception:  # noqa: BLE001 - exiting: a server that will not stop is not the user's problem
                 pass
+
+    async def reopen_on(self, astore: Any, notice: str = "") -> None:
+        """Run on another store from now on: the main screen composed anew over it (every widget
+        reads it afresh), then the old store closed after the calls queued on it."""
+        old_store, old_astore = self.store, self._astore
+        self.store, self._astore = astore.store, astore
+        self.open_agent = None
+        self._owns_store = True
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        await self.main_screen.reopened()
+        # The first store is the command line's to close at exit too (closing twice is harmless).
+        if old_astore is not None:
+            await old_astore.close()
+        else:
+            old_store.close()
+        self._remember_store()
+        if notice:
+            self.notify(notice, title="Store", markup=False)
+
+    def _remember_store(self) -> None:
+        """This store first in the recent list (the state dir), on a thread: nothing waits on it."""
+        from agentterm.recent_stores import remember_store
+
+        self.run_worker(lambda: remember_store(self.store.path), thread=True, group="recent-stores",
+                        exit_on_error=False)
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -153,6 +185,7 @@ class AgentTermApp(App[None]):
                             title="Keymap", severity="warning", timeout=20, markup=False)
         if self._theme_problem:
             self.notify(self._theme_problem, title="Config", severity="warning", markup=False)
+        self.call_after_refresh(self._remember_store)  # after the first frame
         # Tests run many headless apps in one process: a freeze would keep their garbage.
         if not self.is_headless:
             self.set_timer(1.0, settle_collector)

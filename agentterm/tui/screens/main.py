@@ -12,6 +12,7 @@ from agentterm.models import Agent, Conversation
 from agentterm.tui.keymap import key_label
 from agentterm.tui.screens.conversation_actions import ConversationActions
 from agentterm.tui.screens.fork_actions import ForkActions
+from agentterm.tui.screens.store_actions import StoreActions
 from agentterm.tui.widgets.chat_pane import ChatPane
 from agentterm.tui.widgets.conversation_list import ConversationList, ConversationOptions
 from agentterm.tui.widgets.footer import Footer
@@ -19,7 +20,7 @@ from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.home import Home
 
 
-class MainScreen(ForkActions, ConversationActions, Screen[None]):
+class MainScreen(StoreActions, ForkActions, ConversationActions, Screen[None]):
     """Routes the widgets' requests to the store and back; the actions are in ConversationActions."""
 
     # Below 100 columns the sidebar narrows, so an 80-column terminal keeps a usable chat.
