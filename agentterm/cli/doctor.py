@@ -92,7 +92,12 @@ def server_line(ctx: Context) -> str:
         return f"SQLite {sqlite3.sqlite_version}"
     found = info()  # {"server": "host:port" (None for a file), "version": "PostgreSQL 16.4", ...}
     version = found.get("version") or "?"
-    return f"server {found['server']}, {version}" if found.get("server") else version
+    if not found.get("server"):
+        return version
+    from agentterm.store.row_security import row_security_on
+
+    security = "row-level security on" if row_security_on(ctx.store) else "row-level security off"
+    return f"server {found['server']}, {version}, {security}"
 
 
 def _user_version(path) -> int:

@@ -16,6 +16,11 @@ def register(commands, common) -> None:
     p.add_argument("dst", metavar="DST", help="where to: a new (or earlier copied) SQLite file or PostgreSQL database")
     p.add_argument("--json", action="store_true", help="print each table's rows, copies and checksum as JSON")
     p.set_defaults(handler=copy)
+    p = sub.add_parser("secure", parents=[common],
+                       help="PostgreSQL: turn row-level security on (as the tables' owner), grant member roles")
+    p.add_argument("--member", metavar="ROLE", action="append", default=[],
+                   help="an existing login role to let in as a member (its own rows only); may be repeated")
+    p.set_defaults(handler=secure)
 
 
 def _open(ctx: Context, text: str, role: str, *, must_exist: bool):
@@ -63,4 +68,16 @@ def copy(ctx: Context) -> int:
     else:
         print(f"agentterm store copy: nothing new to copy: {mask(args.dst)} already matches {mask(args.src)} "
               f"({total} rows, every checksum equal)", file=sys.stderr)
+    return 0
+
+
+def secure(ctx: Context) -> int:
+    from agentterm.store.row_security import enable_row_security, grant_member
+
+    store = ctx.store
+    enable_row_security(store)
+    for role in ctx.args.member:
+        grant_member(store, role)
+    members = f"; members granted: {', '.join(ctx.args.member)}" if ctx.args.member else ""
+    print(f"agentterm store secure: row-level security is on for {ctx.shown_db}{members}", file=sys.stderr)
     return 0
