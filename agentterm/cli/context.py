@@ -93,6 +93,11 @@ class Context:
         # password_cmd is run only for a server that needs a password; None: libpq's own sources.
         password = self.settings.store.resolve_password() if is_postgres(target) else None
         store = open_store(target, password=password)
+        if is_postgres(target) and not self.settings.user:
+            # Under row-level security the rows are the role's: the local user is that role.
+            from agentterm.store.row_security import member_name
+
+            self.settings.user = member_name(store)
         self._opened.append(store)
         return store
 

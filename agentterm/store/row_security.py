@@ -103,3 +103,11 @@ def row_security_on(store) -> bool:
     rows = store._query("SELECT relname FROM pg_class WHERE relrowsecurity AND relkind = 'r' "
                         "AND relnamespace = current_schema()::regnamespace")
     return set(POLICIES) <= {row["relname"] for row in rows}
+
+
+def member_name(store) -> str | None:
+    """The role the store acts as when row-level security binds it (rows default to its name),
+    so that the app's own idea of its user matches the rows it writes; None otherwise."""
+    if getattr(store, "backend", "sqlite") != "postgres" or not row_security_on(store):
+        return None
+    return store._one("SELECT current_user AS name")["name"]
