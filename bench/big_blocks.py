@@ -173,11 +173,24 @@ async def stream_table() -> dict:
             pane.send(prompt.text)
             started = time.perf_counter()
             keys = []
-            while pane.streaming_conversation is not None and time.perf_counter() - started < 300:
+            # The engine's worker makes the conversation a moment after the send: wait for the
+            # answer's row to say it is complete, typing a key every 0.3 s while it streams.
+            watch = sqlite3.connect(db, timeout=5)
+
+            def complete() -> bool:
+                try:
+                    row = watch.execute("SELECT status FROM messages WHERE role = 'assistant' "
+                                        "ORDER BY id DESC LIMIT 1").fetchone()
+                except sqlite3.Error:
+                    return False
+                return row is not None and row[0] == "complete"
+
+            while not complete() and time.perf_counter() - started < 300:
                 await asyncio.sleep(0.3)
                 if pane.streaming_conversation is not None:
                     keys.append(await key_time(clock, prompt, "k"))
             ended = time.perf_counter()
+            watch.close()
             monitor.stop()
             poller.stop = True
             poller.join(5)

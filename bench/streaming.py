@@ -191,10 +191,14 @@ async def run_app(port: int, expected_chunks: int, gc_mode: str = "app") -> dict
         original = pane_class.on_chat_pane_reply_delta
 
         async def counted(self, event) -> None:
+            # Pieces that came while one waited are joined into it (TurnView): count characters,
+            # 4 to a chunk, as the server cut them.
             if received[0] == 0:
                 first_delta[0] = time.perf_counter()
-            received[0] += 1
-            if received[0] % tenth == 0 or received[0] == 1:
+            before = received[0]
+            size = len(event.text) + sum(len(piece) for piece in getattr(event, "more", ()))
+            received[0] += max((size + 3) // 4, 1)
+            if received[0] // tenth > before // tenth or before == 0:
                 marks[received[0]] = time.process_time()
             await original(self, event)
 
@@ -256,10 +260,15 @@ async def run_app(port: int, expected_chunks: int, gc_mode: str = "app") -> dict
 
 
 def per_chunk(result: dict) -> tuple[float, float]:
+    # Marks fall where a (joined) piece crosses a tenth: take the nearest ones.
     marks, tenth = result["marks"], result["tenth"]
-    first = (marks[tenth] - marks[1]) / (tenth - 1)
-    last_end = max(marks)
-    last = (marks[last_end] - marks[last_end - tenth]) / tenth
+    counts = sorted(marks)
+    start = counts[0]
+    one = next((c for c in counts if c >= start + tenth), counts[-1])
+    first = (marks[one] - marks[start]) / max(one - start, 1)
+    end = counts[-1]
+    back = max((c for c in counts if c <= end - tenth), default=start)
+    last = (marks[end] - marks[back]) / max(end - back, 1)
     return first, last
 
 

@@ -45,6 +45,12 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
     class ReplyDelta(TextualMessage, bubble=False):
         message_id: int
         text: str
+        more: list[str] = dataclasses.field(default_factory=list)  # joined while it waited (TurnView)
+        taken: bool = False
+
+        def take(self) -> str:
+            self.taken = True
+            return self.text + "".join(self.more) if self.more else self.text
 
     @dataclass
     class ReplyFinished(TextualMessage):
@@ -54,6 +60,12 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
     class ThinkingDelta(TextualMessage, bubble=False):
         message_id: int
         text: str
+        more: list[str] = dataclasses.field(default_factory=list)  # joined while it waited (TurnView)
+        taken: bool = False
+
+        def take(self) -> str:
+            self.taken = True
+            return self.text + "".join(self.more) if self.more else self.text
 
     @dataclass
     class ToolCallChanged(TextualMessage, bubble=False):
@@ -346,7 +358,7 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         if not view.streaming:
             view.start_stream()  # continuing a cut-off answer: the deltas extend it in place
             view.refresh_message(dataclasses.replace(view.message, status="streaming"))
-        await view.write(event.text)
+        await view.write(event.take())
         self.chat_view.update_jump()
 
     async def on_chat_pane_reply_finished(self, event: ReplyFinished) -> None:

@@ -55,9 +55,27 @@ class TurnView:
         from agentterm.redact import ScrubFilter
 
         pane: Any = self
-        post = pane.post_message
         astore = pane.astore
         answer_id: int | None = None
+        # A model faster than the screen (a loopback server sends 20,000 pieces in a fraction of a
+        # second) would queue a Textual message per piece, each dispatched on its own: a piece
+        # that comes while the last one posted still waits unhandled joins it instead.
+        waiting: Any = None
+
+        def post(message: Any) -> None:
+            nonlocal waiting
+            waiting = None  # anything else posted keeps its place after the text before it
+            pane.post_message(message)
+
+        def post_piece(kind: type, message_id: int, text: str) -> None:
+            nonlocal waiting
+            if waiting is not None and not waiting.taken and waiting.message_id == message_id \
+                    and isinstance(waiting, kind):
+                waiting.more.append(text)
+                return
+            waiting = kind(message_id, text)
+            pane.post_message(waiting)
+
         try:
             agent = await astore.get_agent(agent_id) if agent_id is not None else None
             if agent is not None and agent.status in ("paused", "inactive"):
@@ -72,19 +90,28 @@ class TurnView:
             # What is stored is scrubbed by the engine; what streams onto the screen is scrubbed
             # here, a key split across pieces included (the finished view shows the stored text).
             scrubbers: dict[tuple[type, int], ScrubFilter] = {}
+            pieces = {TextDelta: pane.ReplyDelta, ThinkingDelta: pane.ThinkingDelta}
             async with aclosing(run_turn(astore, pane.client, conversation_id, prompt, mode=mode,
                                          tools=tools, max_steps=max_steps)) as events:
                 async for event in events:
                     if isinstance(event, AnswerStarted):
                         answer_id = event.message.id
-                    if isinstance(event, TextDelta | ThinkingDelta):
-                        scrubber = scrubbers.setdefault((type(event), event.message_id), ScrubFilter())
+                    kind = type(event)
+                    if kind is TextDelta or kind is ThinkingDelta:
+                        scrubber = scrubbers.get((kind, event.message_id))
+                        if scrubber is None:
+                            scrubber = scrubbers[(kind, event.message_id)] = ScrubFilter()
+                        if len(scrubbers) == 1:  # the common case: one kind streaming on
+                            post_piece(pieces[kind], event.message_id, scrubber.feed(event.text))
+                            continue
                         event = dataclasses.replace(event, text=scrubber.feed(event.text))
                     # Anything else ends what streamed so far: what a scrubber holds back is shown.
-                    for (kind, message_id), scrubber in list(scrubbers.items()):
-                        if kind is not type(event) and (held := scrubber.flush()):
-                            post(self.message_for(kind(message_id, held), type(pane)))
-                    if isinstance(event, AnswerFailed):
+                    for (held_kind, message_id), scrubber in list(scrubbers.items()):
+                        if held_kind is not kind and (held := scrubber.flush()):
+                            post_piece(pieces[held_kind], message_id, held)
+                    if kind is TextDelta or kind is ThinkingDelta:
+                        post_piece(pieces[kind], event.message_id, event.text)
+                    elif isinstance(event, AnswerFailed):
                         post(failure(pane, event.message, event.error))
                     elif (message := self.message_for(event, type(pane))) is not None:
                         post(message)
@@ -112,7 +139,7 @@ class TurnView:
 
     def on_chat_pane_thinking_delta(self, event: ChatPane.ThinkingDelta) -> None:
         if (view := self._answer_view(event.message_id)) is not None:
-            view.write_thinking(event.text)
+            view.write_thinking(event.take())
             self.chat_view.update_jump()
 
     def on_chat_pane_tools_unavailable(self, event: ChatPane.ToolsUnavailable) -> None:
