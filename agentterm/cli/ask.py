@@ -17,6 +17,9 @@ def register(commands, common) -> None:
                        help="continue the most recent conversation")
     where.add_argument("--conversation", type=int, metavar="ID", help="continue this conversation")
     parser.add_argument("-m", "--model", help="the model to use for this answer")
+    parser.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE",
+                        help="attach a text file (its contents go into the prompt) or an image (for a "
+                             "model that takes images); repeatable")
     parser.add_argument("--no-title", action="store_true", help="do not generate a title for a new conversation")
     parser.add_argument("--retry", action="store_true",
                         help="answer the last prompt again; the earlier answer is kept as a variant "
@@ -26,8 +29,11 @@ def register(commands, common) -> None:
     parser.set_defaults(handler=run)
 
 
-def read_prompt(words: list[str]) -> str:
+def read_prompt(words: list[str], *, files: bool = False) -> str:
     from agentterm.engine import prompt_not_text, prompt_too_long
+
+    if files and not words:
+        return ""  # the files are the prompt
 
     if words == ["-"]:
         data = sys.stdin.buffer.read()
@@ -99,7 +105,7 @@ def make_tools(ctx: Context):
 
 
 async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, new: bool,
-                        mode: str = "send") -> int:
+                        mode: str = "send", extra: dict | None = None) -> int:
     from contextlib import aclosing
 
     from agentterm.cli.ask_output import TurnPrinter
@@ -110,7 +116,7 @@ async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, 
     try:
         turn = run_turn(ctx.store, ctx.client, conversation_id, prompt, mode=mode, model=ctx.args.model,
                         tools=tools, auto_approve=ctx.args.yes,
-                        max_steps=getattr(ctx.settings, "max_steps", 20))
+                        max_steps=getattr(ctx.settings, "max_steps", 20), extra=extra)
         async with aclosing(turn) as events:
             async for event in events:
                 await printer.show(event)
@@ -126,8 +132,8 @@ async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, 
 
 
 def retry_target(ctx: Context):
-    if ctx.args.prompt:
-        raise CliError("--retry answers the last prompt again; it takes no new prompt.", code=2)
+    if ctx.args.prompt or ctx.args.files:
+        raise CliError("--retry answers the last prompt again; it takes no new prompt or file.", code=2)
     if ctx.args.conversation is not None:
         return pick_conversation(ctx)[0]
     latest = ctx.store.list_conversations(view="inbox", limit=1, owner=ctx.settings.local_user())
@@ -140,6 +146,26 @@ def run(ctx: Context) -> int:
     if ctx.args.retry:
         conversation = retry_target(ctx)
         return asyncio.run(stream_answer(ctx, conversation.id, None, False, mode="retry"))
-    prompt = read_prompt(ctx.args.prompt)
+    files = ctx.args.files
+    prompt = read_prompt(ctx.args.prompt, files=bool(files))
+    extra = None
+    if files:
+        prompt, extra = attach_files(ctx, prompt, files)
     conversation, new = pick_conversation(ctx)
-    return asyncio.run(stream_answer(ctx, conversation.id, prompt, new))
+    return asyncio.run(stream_answer(ctx, conversation.id, prompt, new, extra=extra))
+
+
+def attach_files(ctx: Context, prompt: str, files: list[str]) -> tuple[str, dict | None]:
+    """The prompt with the files of -f in it (docs/attachments.md), before anything is stored."""
+    from pathlib import Path
+
+    from agentterm.engine import prompt_too_long
+    from agentterm.engine.attachments import AttachmentError, attach
+
+    try:
+        text, extra = attach(prompt, files, Path.cwd(), ctx.settings)
+    except AttachmentError as error:
+        raise CliError(str(error), code=2) from None
+    if why := prompt_too_long(text):
+        raise CliError(why, "Nothing was stored or sent; attach less.", code=2)
+    return text, extra

@@ -16,6 +16,8 @@ from agentterm.config.mcp_check import MCPChecks
 from agentterm.config.store_settings import StoreSettings
 from agentterm.config.settings import (
     DEFAULT_MAX_STEPS,
+    DEFAULT_MAX_ATTACHMENT_BYTES,
+    DEFAULT_MAX_IMAGE_BYTES,
     DEFAULT_MAX_TOOL_RESULT_CHARS,
     DEFAULT_PROVIDER,
     DEFAULT_THEME,
@@ -35,6 +37,8 @@ _TOP_KEYS = (
     "theme",
     "max_steps",
     "max_tool_result_chars",
+    "max_attachment_bytes",
+    "max_image_bytes",
     "providers",
     "mcp_servers",
     "keymap",
@@ -45,7 +49,8 @@ _TOP_KEYS = (
 _STORE_KEYS = ("location", "password_cmd")
 _SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout", "requests_per_minute",
                "streams_per_token")
-_PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout")
+_PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout",
+                  "vision")
 _NO_KEYS_HERE = (
     "API keys are never stored in the config: use api_key_env (the name of an environment "
     'variable holding the key, e.g. "OPENAI_API_KEY") or api_key_cmd (a command that prints '
@@ -104,6 +109,8 @@ class Checker(MCPChecks):
             mcp_servers=self.mcp_servers(raw.get("mcp_servers", {})),
             max_steps=self.whole(raw, "max_steps", DEFAULT_MAX_STEPS, 1),
             max_tool_result_chars=self.whole(raw, "max_tool_result_chars", DEFAULT_MAX_TOOL_RESULT_CHARS, 1000),
+            max_attachment_bytes=self.whole(raw, "max_attachment_bytes", DEFAULT_MAX_ATTACHMENT_BYTES, 1),
+            max_image_bytes=self.whole(raw, "max_image_bytes", DEFAULT_MAX_IMAGE_BYTES, 1),
             user=self.string(raw, "user", "user"),
             serve=self.serve(raw.get("serve", {})),
             store=self.store(raw.get("store")),
@@ -198,7 +205,15 @@ class Checker(MCPChecks):
             title_model=self.string(body, "title_model", f"{prefix}.title_model"),
             timeout=self.timeout(body, prefix),
             title_timeout=self.timeout(body, prefix, "title_timeout", DEFAULT_TITLE_TIMEOUT),
+            vision=self.flag(body, "vision", f"{prefix}.vision"),
         )
+
+    def flag(self, table: Mapping[str, Any], name: str, dotted: str) -> bool | None:
+        if name not in table:
+            return None
+        if not isinstance(table[name], bool):
+            raise self.fail(dotted, f"must be true or false, got {_show(table[name])}")
+        return table[name]
 
     def base_url(self, body: dict[str, Any], prefix: str) -> str | None:
         url = self.string(body, "base_url", f"{prefix}.base_url")

@@ -29,6 +29,8 @@ DEFAULT_MAX_STEPS = 20
 DEFAULT_TOOL_TIMEOUT = 60.0
 DEFAULT_STARTUP_TIMEOUT = 30.0
 DEFAULT_MAX_TOOL_RESULT_CHARS = 20_000
+DEFAULT_MAX_ATTACHMENT_BYTES = 256 * 1024
+DEFAULT_MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 # What api_key_cmd gave, by argv: its key, or the ConfigError it failed with. Once per process:
 # `pass` (and its gpg prompt) or a command that hangs for its whole timeout costs that only once.
@@ -94,6 +96,10 @@ class ProviderConfig:
 
     title_timeout: float = DEFAULT_TITLE_TIMEOUT
     """Seconds a title request may take in all before the prompt's first line is the title instead."""
+
+    vision: bool | None = None
+    """Whether its models take images (content parts); None: known by the model's name
+    (agentterm/engine/attachments.py VISION_MODELS, docs/attachments.md)."""
 
     def __post_init__(self) -> None:
         self.command()  # registers the command's value as a secret before anything can print it
@@ -248,6 +254,12 @@ class Settings:
 
     max_tool_result_chars: int = DEFAULT_MAX_TOOL_RESULT_CHARS
     """A tool result longer than this many characters is cut, with a marker saying how much was left out."""
+
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
+    """The largest text file `@path` or `ask -f` attaches; a larger one is refused, nothing sent."""
+
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    """The largest image attached (sent to a vision model as a data URL)."""
 
     user: str | None = None
     """The local user (the app's and the CLI's) for the server's ownership; None: the login name."""

@@ -42,6 +42,8 @@ STARTER_CONFIG = """\
 # theme = "textual-dark"
 # max_steps = 20                # the most model requests one turn may make while calling tools
 # max_tool_result_chars = 20000 # a longer tool result is cut (with a marker) before the model sees it
+# max_attachment_bytes = 262144 # the largest text file @path (or ask -f) attaches
+# max_image_bytes = 5242880     # the largest image attached, for models that take images
 
 [providers.openai]
 api_key_env = "OPENAI_API_KEY"
@@ -50,6 +52,7 @@ model = "gpt-4o-mini"
 # base_url = "https://api.openai.com/v1"      # unset: OpenAI, or $OPENAI_BASE_URL
 # api_key_cmd = "pass show openai"            # instead of api_key_env; run without a shell
 # timeout = 60                                # seconds
+# vision = true                               # its models take images; unset: known by name
 
 # [providers.ollama]
 # base_url = "http://localhost:11434/v1"

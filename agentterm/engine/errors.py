@@ -27,6 +27,7 @@ AGENT_PAUSED = "agent_paused"
 AGENT_INACTIVE = "agent_inactive"
 PROMPT_TOO_LONG = "prompt_too_long"
 PROMPT_INVALID = "prompt_invalid"
+NO_IMAGES = "no_images"
 NOTHING_TO_ANSWER = "nothing_to_answer"
 STILL_STREAMING = "still_streaming"
 # ... and ended after the prompt was stored.

@@ -6,6 +6,7 @@ import json
 import secrets
 from typing import Any
 
+from agentterm.engine.attachments import image_parts
 from agentterm.models import Agent, Message
 
 INTERRUPTED_RESULT = "The call was interrupted before it returned a result."
@@ -13,14 +14,16 @@ DENIED_RESULT = "Cancelled: the user denied this call"
 
 
 def request_messages(agent: Agent | None, history: list[Message], *,
-                     instructions: str | None = None) -> list[dict[str, Any]]:
+                     instructions: str | None = None, images: bool = False) -> list[dict[str, Any]]:
     """The instructions (`instructions` when given, else the agent's), then the history as a model should see it.
 
     An assistant message with tool calls is followed by one `tool` message per call, in the
     calls' order, whatever order the rows are in (an imported exchange may have them
     anywhere); a result with no call before it gets a call made for it, and a call with no
     result (a crash mid-call) gets one saying so. Thinking is never sent back; failed and
-    empty answers and superseded variants are left out.
+    empty answers and superseded variants are left out. With `images` (the model takes them),
+    a prompt's attached images follow its text as image_url parts; without, the text alone
+    goes, which names each image (docs/attachments.md).
     """
     messages: list[dict[str, Any]] = []
     if instructions is None and agent is not None:
@@ -55,6 +58,8 @@ def request_messages(agent: Agent | None, history: list[Message], *,
                         messages.append(tool_message(call.call_id, call_result_text(call)))
             elif message.status != "error" and message.content:
                 messages.append({"role": "assistant", "content": message.content})
+        elif images and message.role == "user" and (parts := image_parts(getattr(message, "extra", None))):
+            messages.append({"role": "user", "content": [{"type": "text", "text": message.content}, *parts]})
         else:
             messages.append({"role": message.role, "content": message.content})
     return messages

@@ -29,6 +29,7 @@ from agentterm.engine.model import ModelClient, delta_kind
 from agentterm.engine.prompt import CONTINUE_PROMPT, prompt_not_text, prompt_too_long
 from agentterm.engine.request import request_messages
 from agentterm.engine.assemble import ToolCallAssembler
+from agentterm.engine.attachments import has_images, takes_images
 from agentterm.engine.watch import FaultWatch
 from agentterm.engine.writes import StoreFault, guarded, retry_pending
 from agentterm.models import Agent, Conversation, Message
@@ -45,18 +46,21 @@ Mode = Literal["send", "retry", "continue"]
 def run_turn(store: Any, client: ModelClient, conversation_id: int, prompt: str | None, *,
              mode: Mode = "send", model: str | None = None, tools: Any = None,
              auto_approve: bool = False, max_steps: int = MAX_STEPS,
-             flush_interval: float = FLUSH_INTERVAL) -> AsyncIterator[Event]:
+             flush_interval: float = FLUSH_INTERVAL, extra: dict[str, Any] | None = None) -> AsyncIterator[Event]:
     """Send `prompt` (or answer the last prompt again: retry, or extend a cut answer: continue).
 
     Yields the turn's events (engine/events.py) and ends after AnswerFinished without tool
     calls, or after AnswerFailed. Faults are events, never exceptions: refusals before anything
     is stored, model errors, store faults. A stop is a cancellation of the consuming task (or
     closing this iterator): the partial answer is stored as interrupted and the cancellation
-    goes on. `store` is an AsyncStore (a plain Store is given one).
+    goes on. `store` is an AsyncStore (a plain Store is given one). `extra` is stored with the
+    prompt: its attachments (engine/attachments.attach), whose images a model that takes
+    images is sent as content parts (one that does not: refused before anything is stored).
     """
     turn = _Turn(as_async(store), client, conversation_id, prompt, mode=mode, model=model,
                  tools=tools, auto_approve=auto_approve, max_steps=max_steps,
                  flush_interval=flush_interval)
+    turn.extra = extra
     return turn.run()
 
 
@@ -85,6 +89,7 @@ class _Turn:
         self.prompt_stored = False
         self.done = False
         self.resolved_model = ""
+        self.extra: dict[str, Any] | None = None
 
     # --- the turn ----------------------------------------------------------------------------
 
@@ -145,8 +150,13 @@ class _Turn:
         self.resolved_model = self.client.resolve_model(
             self._provider, self.model_override or getattr(conversation, "model", None)
             or (self.agent.model if self.agent else None))
+        if self.mode == "send" and has_images(self.extra) and not self._takes_images:
+            raise TurnRefused(errors.NO_IMAGES, f"The model {self.resolved_model} does not take images, so the "
+                              "image was not sent.", "Ask a model that takes images, or set vision = true on "
+                              "its provider if it does (docs/attachments.md).")
         if self.mode == "send":
-            message = await guarded(astore.add_message, self.conversation_id, "user", self.prompt)
+            message = await guarded(astore.add_message, self.conversation_id, "user", self.prompt,
+                                    extra=self.extra)
             self.prompt_stored = True
             self.reply_to, self.variant = message.id, 1
         # Read once, after the prompt is stored: a long conversation's history is the costly read.
@@ -183,13 +193,18 @@ class _Turn:
         return history[: users[-1] + 1]
 
     @property
+    def _takes_images(self) -> bool:
+        return takes_images(getattr(self.client, "settings", None), self._provider, self.resolved_model)
+
+    @property
     def _provider(self) -> str | None:
         own = getattr(self.conversation, "provider", None)
         return own or (self.agent.provider if self.agent else None)
 
     async def _steps(self, history: list[Message]) -> AsyncIterator[Event]:
         messages = request_messages(self.agent, history,
-                                    instructions=getattr(self.conversation, "instructions_override", None))
+                                    instructions=getattr(self.conversation, "instructions_override", None),
+                                    images=self._takes_images)
         if self.existing is not None:
             messages.append({"role": "user", "content": CONTINUE_PROMPT})
         calls = CallRunner(self)
