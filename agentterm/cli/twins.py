@@ -61,6 +61,7 @@ TWINS: dict[str, str | tuple[str, str]] = {
     "app.quit": (APP_ONLY, "leaving the app"),
     "chat.send": "ask --conversation ID PROMPT",
     "chat.newline": (APP_ONLY, "editing the prompt"),
+    "chat.complete": (APP_ONLY, "editing the prompt (ask -f attaches a file on the command line)"),
     "sidebar.rename": "chats rename ID TITLE",
     "sidebar.delete": "chats rm ID",
     "sidebar.archive": "chats archive ID",

@@ -216,6 +216,11 @@ def attach(typed: str, paths: list[str], base: Path, settings: Any) -> tuple[str
     return message_text(typed, items), {"prompt": typed, "attachments": [item.record() for item in items]}
 
 
+def attach_references(typed: str, settings: Any, base: Path | None = None) -> tuple[str, dict[str, Any] | None]:
+    """attach() for the files the prompt's `@path` words name (the app's prompt)."""
+    return attach(typed, references(typed), base or Path.cwd(), settings)
+
+
 def has_images(extra: dict[str, Any] | None) -> bool:
     return any(a.get("kind") == "image" for a in (extra or {}).get("attachments", ()) if isinstance(a, dict))
 

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store, StoreError
 from agentterm.tui.keymap import key_label
+from agentterm.tui.widgets.attachment_chips import AttachmentBar
 from agentterm.tui.widgets.chat_view import ChatView
 from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.message import MessageView
@@ -159,6 +160,7 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         yield ChatView(self.store, self.clock, id="chat-view")
         yield Static("↓ Jump to latest (end)", id="jump")
         yield StatusLine(id="status-line")
+        yield AttachmentBar(id="attachment-bar")
         yield PromptInput(id="prompt", placeholder=f"Type a prompt; {key_label(self, 'chat.send')} sends, "
                                                    f"{key_label(self, 'chat.newline')} adds a line")
 
@@ -187,6 +189,14 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
     @property
     def astore(self):
         return self.app.astore
+
+    def on_text_area_changed(self, event) -> None:
+        if event.text_area is self.prompt_input:
+            self.query_one(AttachmentBar).show_for(event.text_area.text)
+
+    def on_path_completion_completions(self, event) -> None:
+        event.stop()
+        self.query_one(AttachmentBar).show_completions(event.matches)
 
     def _show_jump(self, show: bool) -> None:
         self.query_one("#jump").display = show

@@ -19,6 +19,7 @@ from agentterm.humanize import message_time
 from agentterm.models import Message
 from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
 from agentterm.tui.keymap import key_label
+from agentterm.tui.widgets.attachment_chips import message_chips
 from agentterm.tui.widgets.letter_keys import LetterKeys
 from agentterm.tui.widgets.markdown_text import MarkdownText
 from agentterm.tui.widgets.segments import (  # noqa: F401 - split_point: the tests' too
@@ -135,7 +136,13 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
 
     def _prompt(self) -> Content:
         # The header's muted colour is the widget's; the text has the usual one.
-        text = Content.styled(strip_escapes(self.message.content), "$foreground")
+        extra = self.message.extra or {}
+        typed = extra.get("prompt") if isinstance(extra.get("prompt"), str) else None
+        # A prompt with attachments shows what was typed and a chip a file; the files' text is
+        # in the stored content (copy, export and search have it: docs/attachments.md).
+        text = Content.styled(strip_escapes(self.message.content if typed is None else typed), "$foreground")
+        if typed is not None and (shown := message_chips(extra)) is not None:
+            return Content.assemble(self._header(), "\n", text, "\n", shown)
         return Content.assemble(self._header(), "\n", text)
 
     def _header(self) -> Content:

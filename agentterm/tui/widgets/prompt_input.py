@@ -12,15 +12,18 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from agentterm.tui.widgets.fields import TextBox
+from agentterm.tui.widgets.prompt_complete import PathCompletion
 
 
-class PromptInput(TextBox):
+class PromptInput(PathCompletion, TextBox):
     """Enter sends; a pasted block of lines is inserted as it is, never sent."""
 
     BINDINGS = [
         # Priority, because TextArea inserts a newline for enter before any ordinary binding runs.
         Binding("enter", "submit", "Send", id="chat.send", priority=True),
         Binding("ctrl+j,shift+enter", "newline", "New line", id="chat.newline", priority=True),
+        # Only while a path is suggested (check_action); otherwise tab moves on as it did.
+        Binding("tab", "complete", "Complete the path", id="chat.complete", show=False),
     ]
 
     @dataclass

@@ -81,6 +81,15 @@ class TurnView:
             if agent is not None and agent.status in ("paused", "inactive"):
                 post(pane.AgentPaused(agent, prompt))
                 return
+            extra = None
+            if mode == "send" and prompt is not None and "@" in prompt:
+                from agentterm.engine.attachments import AttachmentError, attach_references
+
+                try:  # the files are read in a thread: a slow disk holds up no key
+                    prompt, extra = await asyncio.to_thread(attach_references, prompt, pane.app.settings)
+                except AttachmentError as refused:
+                    post(pane.ReplyFailed(None, str(refused)))
+                    return
             if conversation_id is None:
                 conversation = await astore.create_conversation(agent_id=agent_id)
                 conversation_id = conversation.id
@@ -92,7 +101,7 @@ class TurnView:
             scrubbers: dict[tuple[type, int], ScrubFilter] = {}
             pieces = {TextDelta: pane.ReplyDelta, ThinkingDelta: pane.ThinkingDelta}
             async with aclosing(run_turn(astore, pane.client, conversation_id, prompt, mode=mode,
-                                         tools=tools, max_steps=max_steps)) as events:
+                                         tools=tools, max_steps=max_steps, extra=extra)) as events:
                 async for event in events:
                     if isinstance(event, AnswerStarted):
                         answer_id = event.message.id
