@@ -55,6 +55,8 @@ def test_a_session_is_renamed_trashed_restored_and_purged(alice, store):
     assert (renamed["title"], renamed["title_source"]) == ("Plans", "user")
     assert alice.ok("delete", f"/api/sessions/{sid}")["deleted_at"] is not None
     assert [s["id"] for s in alice.ok("get", "/api/sessions", params={"trash": "true"})["data"]] == [sid]
+    assert [s["id"] for s in alice.ok("get", "/api/sessions", params={"trash": "true", "q": "plans"})["data"]] == [sid]
+    assert alice.ok("get", "/api/sessions", params={"q": "plans"})["data"] == []
     assert sid not in [s["id"] for s in alice.ok("get", "/api/sessions")["data"]]
     assert alice.ok("post", f"/api/sessions/{sid}/restore")["deleted_at"] is None
     assert alice.ok("delete", f"/api/sessions/{sid}", params={"purge": "true"})["deleted"] is True

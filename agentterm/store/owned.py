@@ -9,9 +9,6 @@ from agentterm.store.connection import StoreConnection
 from agentterm.store.conversations import _CONVERSATION_COLUMNS, _SIDEBAR_ORDER, _conversation
 from agentterm.store.users import _owned
 
-# How many full-text hits a `q` filter draws its sessions from (the best, as search ranks them).
-Q_HITS = 1000
-
 
 class OwnedMixin(StoreConnection):
     """Owner checks for the REST API: which agents a user may see or change, their sessions."""
@@ -80,13 +77,12 @@ class OwnedMixin(StoreConnection):
         """A page of `owner`'s conversations in sidebar order, after the cursor
         (pinned, last_activity_at, id) of the last one of the page before.
 
-        q: full text over message text and titles (the store's search: its best Q_HITS hits)."""
+        q: full text over titles and message text (see SearchMixin.matching_conversations)."""
         where, params = self._conversation_filter(view, agent_id, tag, None)
         mine, owned = _owned("c.owner", owner, local_user)
         terms, values = [where, mine], [*params, *owned]
         if q is not None and q.strip():
-            # Search leaves out the trash: q finds nothing there.
-            ids = sorted({h.conversation_id for h in self.search(q, Q_HITS)})
+            ids = self.matching_conversations(q, " AND ".join(terms), values)
             if not ids:
                 return []
             terms.append(f"c.id IN ({', '.join('?' for _ in ids)})")
@@ -94,6 +90,17 @@ class OwnedMixin(StoreConnection):
         if after is not None:
             terms.append("(c.pinned, c.last_activity_at, c.id) < (?, ?, ?)")
             values += list(after)
+        if q is not None and q.strip():
+            # The matching ids sorted by their keys first, the page's columns (its tags) after:
+            # the sorter would otherwise make every match's columns for a page of 50.
+            page = self._query(
+                f"SELECT c.id FROM conversations c WHERE {' AND '.join(terms)}"
+                f" ORDER BY {_SIDEBAR_ORDER} LIMIT ?",
+                [*values, limit],
+            )
+            terms, values = [f"c.id IN ({', '.join('?' for _ in page)})"], [r["id"] for r in page]
+            if not page:
+                return []
         rows = self._query(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE {' AND '.join(terms)}"
             f" ORDER BY {_SIDEBAR_ORDER} LIMIT ?",

@@ -43,6 +43,44 @@ class SearchMixin(StoreConnection):
             except sqlite3.Error as error:
                 raise self._error(error) from error
 
+    def matching_conversations(self, query: str, where: str, params: list, limit: int = SEARCH_RANKED) -> list[int]:
+        """Ids of the conversations `where` keeps (SQL over `c`, the conversations) whose title or
+        messages match, the query read as search() reads it. As in search(), the messages looked at
+        are the newest `limit` that match in the whole store (a walk of the FTS index that stops
+        early), of which those `where` keeps count; every matching title counts.
+        No ranking, no snippets: this filters a list (the server's `q`). Bounding by the store's
+        matches, not the kept ones, keeps a common word cheap for a user who owns few of them."""
+        if not query.strip():
+            return []
+        try:
+            return self._matching(query, where, params, limit)
+        except sqlite3.OperationalError:
+            plain = _plain_words(query)
+            if not plain:
+                return []
+            try:
+                return self._matching(plain, where, params, limit)
+            except sqlite3.Error as error:
+                raise self._error(error) from error
+
+    def _matching(self, match: str, where: str, params: list, limit: int) -> list[int]:
+        # One walk of the FTS index, newest first, stopping at `limit`; the owners are kept after.
+        messages = self._fetch(
+            f"""SELECT DISTINCT m.conversation_id AS id
+                  FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?
+                         ORDER BY rowid DESC LIMIT ?) f
+                  JOIN messages m ON m.id = f.rowid
+                  JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.superseded = 0 AND {where}""",
+            [match, limit, *params],
+        )
+        titles = self._fetch(
+            f"""SELECT c.id FROM conversations_fts JOIN conversations c ON c.id = conversations_fts.rowid
+                 WHERE conversations_fts MATCH ? AND {where}""",
+            [match, *params],
+        )
+        return sorted({row["id"] for row in messages + titles})
+
     def _search(self, match: str, limit: int, owner: str | None = None) -> list[SearchHit]:
         from agentterm.store.conversations import seen_by
 
