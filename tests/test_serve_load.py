@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -89,10 +90,22 @@ def test_a_signal_mid_stream_stops_cleanly_and_keeps_the_answers_interrupted(ser
                 pass
             streams[-1] = (response, lines)
 
+        # And a plain (non-streamed) answer in flight, waited for in a thread.
+        plain: dict = {}
+
+        def ask_plain() -> None:
+            with httpx.Client(timeout=120) as client:
+                plain["answer"] = client.post(
+                    f"{serve.base_url}/chat/completions", headers={"Authorization": f"Bearer {token}"},
+                    json={"model": AGENT, "session_id": "sig-plain", "messages": [{"role": "user", "content": "go"}]})
+
+        asker = threading.Thread(target=ask_plain, daemon=True)
+        asker.start()
+
         def flushed() -> bool:  # every answer has text in the store (the engine flushes as it goes)
             rows = _rows(db_path, "SELECT count(*) FROM messages WHERE role = 'assistant'"
                          " AND status = 'streaming' AND length(content) > 0")
-            return rows == [(3,)]
+            return rows == [(4,)]
 
         deadline = time.monotonic() + 60
         while not flushed():
@@ -103,13 +116,16 @@ def test_a_signal_mid_stream_stops_cleanly_and_keeps_the_answers_interrupted(ser
         for response, lines in streams:
             rest = list(lines)
             assert any("server_stopping" in line for line in rest), rest[-3:]
+        asker.join(60)
+        assert plain["answer"].status_code == 503
+        assert plain["answer"].json()["error"]["code"] == "server_stopping"
     finally:
         for client in clients:
             client.close()
     stderr = serve.stderr()
     assert "Traceback" not in stderr and "stopped" in stderr
-    for n in range(3):
-        cid = store.owned_conversation("alice", f"sig-{n}").id
+    for key in ("sig-0", "sig-1", "sig-2", "sig-plain"):
+        cid = store.owned_conversation("alice", key).id
         answer = store.all_messages(cid)[-1]
         assert answer.role == "assistant" and answer.status == "interrupted"
         assert 0 < len(answer.content) < len(long) and long.startswith(answer.content)
