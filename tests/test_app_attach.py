@@ -84,3 +84,33 @@ async def test_a_path_is_completed_as_you_type(settings, store, client, server, 
         # Nothing to complete: tab moves on, as it always did.
         await pilot.press("tab")
         assert app.focused is not prompt
+
+
+async def test_an_image_goes_to_a_vision_model_as_a_content_part(settings, store, client, server, work):
+    server.script(Stream("A leaf."), Complete("Title"))
+    (work / "leaf.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    settings.providers[settings.default_provider].vision = True  # test-model: not known by name
+    chat = seed_conversation(store, "Chat", [("q", "a")], age=timedelta(minutes=5))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(chat.id)
+        await pilot.press(*"what is @leaf.png")
+        await until(pilot, lambda: "@leaf.png · image 48 B" in bar_text(app))
+        await pilot.press("enter")
+        await settle(pilot)
+        content = server.requests[0]["messages"][-1]["content"]
+        assert content[0]["text"] == "what is @leaf.png\n\nAttached image `leaf.png` (image/png, 48 B)."
+        assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+async def test_an_image_for_a_model_without_vision_is_refused(settings, store, client, server, work):
+    (work / "leaf.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    chat = seed_conversation(store, "Chat", [("q", "a")], age=timedelta(minutes=5))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(chat.id)
+        await pilot.press(*"what is @leaf.png", "enter")
+        await settle(pilot)
+        assert server.requests == [] and store.count_messages(chat.id) == 2
+        assert any("does not take images" in n.message for n in app._notifications)
+        assert app.main_screen.chat_pane.prompt_input.text == "what is @leaf.png"

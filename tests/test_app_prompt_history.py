@@ -81,3 +81,12 @@ def test_the_store_s_history_skips_the_trash_and_repeats(store):
     assert store.prompt_history(this.id) == ["first here", "second here", "other two", "other one"]
     assert store.prompt_history(None) == ["first here", "second here", "other two", "other one"]
     assert store.prompt_history(this.id, 0) == []
+
+
+def test_a_prompt_with_attachments_is_recalled_as_typed_until_edited(store):
+    other, this = seed(store)
+    sent = store.add_message(this.id, "user", "look @a.py\n\nAttached file `a.py` (1 B):\n\n```\nx\n```",
+                             extra={"prompt": "look @a.py", "attachments": [{"path": "a.py", "kind": "text", "bytes": 1}]})
+    assert store.prompt_history(this.id)[0] == "look @a.py"
+    store.update_message(sent.id, content="look again", edited=True)
+    assert store.prompt_history(this.id)[0] == "look again"

@@ -10,7 +10,8 @@ from agentterm.store.connection import StoreConnection
 # history, so that a few of them cannot make reading it slow or big.
 HISTORY_PROMPT_CHARS = 20_000
 # A long body is not even read: the typed text of a prompt with attachments is in its extra.
-COLUMNS = "CASE WHEN length(m.content) <= ? THEN m.content ELSE '' END AS content, m.extra"
+COLUMNS = ("CASE WHEN length(m.content) <= ? THEN m.content ELSE '' END AS content, "
+           "CASE WHEN m.edited_at IS NULL THEN m.extra END AS extra")  # an edit: its content is the prompt
 
 
 class PromptHistoryMixin(StoreConnection):

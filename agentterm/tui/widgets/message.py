@@ -138,6 +138,8 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         # The header's muted colour is the widget's; the text has the usual one.
         extra = self.message.extra or {}
         typed = extra.get("prompt") if isinstance(extra.get("prompt"), str) else None
+        if self.message.edited_at is not None:
+            typed = None  # edited since: the text is the content now, as edited
         # A prompt with attachments shows what was typed and a chip a file; the files' text is
         # in the stored content (copy, export and search have it: docs/attachments.md).
         text = Content.styled(strip_escapes(self.message.content if typed is None else typed), "$foreground")
