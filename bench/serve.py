@@ -1,6 +1,6 @@
 """`agentterm serve` against the same request sent straight to the upstream, in the same run.
 
-    python -m bench.serve [--requests 200] [--rounds 3] [--skip-api]
+    python -m bench.serve [--requests 200] [--rounds 3] [--clients 1,50] [--skip-chat] [--skip-api]
 
 Two processes besides this one: the tests' loopback OpenAI server (`python -m tests.openai_server`,
 "Hello from the test server." in 7 chunks, no delay) and `agentterm serve` (the real command, on a
@@ -147,14 +147,14 @@ def _ms(v: float) -> str:
     return f"{v * 1000:.1f}"
 
 
-def chat_cases(procs: Processes, requests: int, rounds: int) -> bool:
+def chat_cases(procs: Processes, requests: int, rounds: int, counts: tuple[int, ...] = (1, 50)) -> bool:
     ok = True
     targets = {"direct": (f"{procs.upstream}/chat/completions", {"Authorization": "Bearer sk-bench"}),
                "agentterm": (f"{procs.serve}/v1/chat/completions", {"Authorization": f"Bearer {procs.token}"})}
     print("| case | clients | direct p50 | direct p99 | agentterm p50 | agentterm p99 | target p50 | errors |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for stream in (False, True):
-        for clients in (1, 50):
+        for clients in counts:
             each = max(1, requests // clients) if clients > 1 else requests
             got = {name: ([], 0) for name in targets}
             asyncio.run(_batch(*targets["direct"], stream, clients, 2))  # warm-up, not counted
@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per case, way and round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (direct, agentterm)")
     parser.add_argument("--api-runs", type=int, default=200, help="requests per /api case")
+    parser.add_argument("--clients", default="1,50", help="client counts, comma-separated (default 1,50)")
     parser.add_argument("--skip-chat", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
     args = parser.parse_args(argv)
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="serve-", dir=WORK))
         procs = Processes(work / "agentterm.db", work).start()
         try:
-            ok &= chat_cases(procs, args.requests, args.rounds)
+            ok &= chat_cases(procs, args.requests, args.rounds, tuple(int(n) for n in args.clients.split(",")))
         finally:
             procs.stop()
             shutil.rmtree(work, ignore_errors=True)
