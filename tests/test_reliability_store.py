@@ -13,7 +13,8 @@ import pytest
 
 from agentterm.config import load_settings
 from agentterm.llm import LLMClient
-from agentterm.store import Store, StoreError, migrations
+from agentterm.store import Store, StoreError
+from agentterm.store.sqlite import migrations
 from tests.app_helpers import make_app, settle, until
 from tests.openai_server import Stream
 from tests.reliability_helpers import (

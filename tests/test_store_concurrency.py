@@ -31,7 +31,7 @@ def test_a_write_waits_for_another_writer_instead_of_failing(store, db_path):
 
 
 def test_a_store_locked_too_long_says_so(db_path, monkeypatch):
-    from agentterm.store import connection
+    from agentterm.store.sqlite import database as connection
 
     monkeypatch.setattr(connection, "BUSY_TIMEOUT_SECONDS", 0.2)
     with Store(db_path) as store:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from agentterm.store import Store, StoreError, migrations
+from agentterm.store import Store, StoreError
+from agentterm.store.sqlite import migrations
 
 # Written by agentterm at schema version 2 (the release before imports and tool calls), with its own code:
 # agents "Assistant" and "Helper" (2 versions), "Penguins" (tags birds, Python; a finished

@@ -10,7 +10,8 @@ import pytest
 from sqlite_utils import Database
 
 from agentterm.models import to_iso, utcnow
-from agentterm.store import Store, StoreError, migrations
+from agentterm.store import Store, StoreError
+from agentterm.store.sqlite import migrations
 from agentterm.templates import load_template
 
 # --- opening, files and migrations -----------------------------------------------------------

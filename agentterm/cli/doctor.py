@@ -74,7 +74,7 @@ async def check_mcp_servers(ctx: Context) -> dict[str, tuple[list, str | None]]:
 
 
 def schema_line(ctx: Context) -> str:
-    from agentterm.store import migrations
+    from agentterm.store.sqlite import migrations
 
     store = ctx.store
     found = store.schema_version() if hasattr(store, "schema_version") else _user_version(ctx.db_path)

@@ -1,9 +1,9 @@
-"""The SQLite store: agents, conversations and messages in one file."""
+"""The store: agents, conversations and messages, in one SQLite file or a PostgreSQL database."""
 
 from agentterm.models import STALE_AFTER
 from agentterm.store.errors import GoneError, StoreError, ValidationError
 from agentterm.store.search import SNIPPET_CLOSE, SNIPPET_OPEN
-from agentterm.store.store import Store
+from agentterm.store.store import Store, is_postgres_url, open_store
 
 
 def __getattr__(name: str):
@@ -24,4 +24,6 @@ __all__ = [
     "Store",
     "StoreError",
     "ValidationError",
+    "is_postgres_url",
+    "open_store",
 ]

@@ -73,16 +73,15 @@ class AgentsMixin(StoreConnection):
     def _insert_agent(self, clean: dict[str, Any]) -> int:
         """Insert an agent and its first version; its id."""
         now, version = to_iso(utcnow()), 1
-        cursor = self._run(
-            f"INSERT INTO agents ({', '.join(AGENT_FIELDS)}, version, created_at, updated_at)"
-            f" VALUES ({', '.join('?' * len(AGENT_FIELDS))}, ?, ?, ?)",
-            [*_agent_row_values(clean), version, now, now],
+        row = dict(zip(AGENT_FIELDS, _agent_row_values(clean), strict=True))
+        agent_id = self._insert(
+            "agents", {**row, "version": version, "created_at": now, "updated_at": now}
         )
         self._run(
             "INSERT INTO agent_versions (agent_id, version, data, created_at) VALUES (?, ?, ?, ?)",
-            [cursor.lastrowid, version, json.dumps(clean), now],
+            [agent_id, version, json.dumps(clean), now],
         )
-        return cursor.lastrowid
+        return agent_id
 
     def get_agent(self, agent_id: int) -> Agent | None:
         row = self._one("SELECT * FROM agents WHERE id = ?", [agent_id])
@@ -217,8 +216,8 @@ class AgentsMixin(StoreConnection):
         with self._write():
             self._require_agent(agent_id)
             self._run(
-                "INSERT OR IGNORE INTO agent_allowed_tools (agent_id, tool_name, created_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO agent_allowed_tools (agent_id, tool_name, created_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [agent_id, tool_name, to_iso(utcnow())],
             )
 

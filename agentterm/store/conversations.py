@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from agentterm.models import Conversation, from_iso, to_iso, utcnow
 from agentterm.store.agents import agents_seen_by
 from agentterm.store.connection import StoreConnection, now_iso
 from agentterm.store.errors import GoneError, StoreError
+from agentterm.store.port import Dialect
 from agentterm.store.validation import clean_title
 
 VIEWS = ("inbox", "archive", "trash", "all")
@@ -31,13 +33,17 @@ def seen_by(owner: str | None, alias: str = "c") -> tuple[str, list[Any]]:
     if owner is None:
         return "1 = 1", []
     return f"({alias}.owner IS NULL OR {alias}.owner = ?)", [owner]
-# Every conversation column but none from messages: the sidebar never reads a message body.
-_CONVERSATION_COLUMNS = """
+
+
+@cache
+def conversation_columns(dialect: Dialect) -> str:
+    """Every conversation column but none from messages: the sidebar never reads a message body."""
+    return f"""
     c.id, c.title, c.title_source, c.agent_id, c.agent_name, c.pinned, c.archived_at,
     c.deleted_at, c.created_at, c.last_activity_at, c.message_count, c.tokens, c.draft,
     c.parent_id, c.forked_from_message_id, c.model, c.provider, c.instructions_override,
-    (SELECT json_group_array(tag)
-       FROM (SELECT tag FROM tags WHERE conversation_id = c.id ORDER BY tag)) AS tags
+    (SELECT {dialect.array("tag")}
+       FROM (SELECT tag FROM tags WHERE conversation_id = c.id ORDER BY tag) t) AS tags
 """
 
 
@@ -51,16 +57,17 @@ class ConversationsMixin(StoreConnection):
         now = to_iso(utcnow())
         with self._write():
             agent_name = self._require_agent(agent_id).name if agent_id is not None else None
-            cursor = self._run(
-                "INSERT INTO conversations (title, title_source, agent_id, agent_name,"
-                " created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [title, "auto" if title else None, agent_id, agent_name, now, now],
-            )
-        return self._require_conversation(cursor.lastrowid)
+            cid = self._insert("conversations", {
+                "title": title, "title_source": "auto" if title else None,
+                "agent_id": agent_id, "agent_name": agent_name,
+                "created_at": now, "last_activity_at": now,
+            })  # fmt: skip
+        return self._require_conversation(cid)
 
     def get_conversation(self, cid: int) -> Conversation | None:
         row = self._one(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?", [cid]
+            f"SELECT {conversation_columns(self._dialect)} FROM conversations c WHERE c.id = ?",
+            [cid],
         )
         return _conversation(row) if row else None
 
@@ -90,7 +97,7 @@ class ConversationsMixin(StoreConnection):
         """
         where, params = self._conversation_filter(view, agent_id, tag, query, owner)
         rows = self._query(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE {where}"
+            f"SELECT {conversation_columns(self._dialect)} FROM conversations c WHERE {where}"
             f" ORDER BY {_SIDEBAR_ORDER} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
@@ -118,7 +125,8 @@ class ConversationsMixin(StoreConnection):
             )
             params.append(one.strip())
         if query and query.strip():
-            terms.append("c.title LIKE ? ESCAPE '\\'")
+            # lower() on both sides: SQLite's LIKE ignores (ASCII) case, PostgreSQL's does not.
+            terms.append("lower(c.title) LIKE lower(?) ESCAPE '\\'")
             escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
         return " AND ".join(terms), params
@@ -143,19 +151,19 @@ class ConversationsMixin(StoreConnection):
         if not title:
             return False
         with self._write():
-            cursor = self._run(
+            changed = self._run(
                 "UPDATE conversations SET title = ?, title_source = 'auto'"
                 " WHERE id = ? AND (title_source IS NULL OR title_source = 'auto')",
                 [title, cid],
             )
-        return cursor.rowcount > 0
+        return changed > 0
 
     def _update_conversation(self, cid: int, assignments: str, params: list[Any]) -> None:
         with self._write():
-            cursor = self._run(
+            changed = self._run(
                 f"UPDATE conversations SET {assignments} WHERE id = ?", [*params, cid]
             )
-            if cursor.rowcount == 0:
+            if changed == 0:
                 raise GoneError(
                     f"There is no conversation with id {cid} (it may have been deleted "
                     "elsewhere).",
@@ -223,7 +231,7 @@ class ConversationsMixin(StoreConnection):
     def purge(self, cid: int) -> None:
         """Delete the conversation for good, with its messages and tags."""
         with self._write():
-            if self._run("DELETE FROM conversations WHERE id = ?", [cid]).rowcount == 0:
+            if self._run("DELETE FROM conversations WHERE id = ?", [cid]) == 0:
                 raise StoreError(f"There is no conversation with id {cid}.")
 
     def purge_trash(self, older_than_days: float) -> int:
@@ -232,11 +240,10 @@ class ConversationsMixin(StoreConnection):
             raise ValueError("older_than_days must not be negative")
         cutoff = to_iso(utcnow() - timedelta(days=older_than_days))
         with self._write():
-            cursor = self._run(
+            return self._run(
                 "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
                 [cutoff],
             )
-        return cursor.rowcount
 
     def trash_idle_ephemeral(self, idle_seconds: float) -> int:
         """Move to the trash the conversations the API made without a session id (ephemeral)
@@ -255,7 +262,7 @@ class ConversationsMixin(StoreConnection):
         """Delete every message, keeping the conversation; the number deleted."""
         with self._write():
             self._require_conversation(cid)
-            return self._run("DELETE FROM messages WHERE conversation_id = ?", [cid]).rowcount
+            return self._run("DELETE FROM messages WHERE conversation_id = ?", [cid])
 
     def relink_conversation(self, cid: int, agent_id: int | None) -> None:
         """Link to another agent (or to none), recording that agent's name."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from agentterm.models import Conversation
 from agentterm.store.connection import StoreConnection, now_iso
 from agentterm.store.errors import StoreError
@@ -45,14 +43,14 @@ class ForksMixin(StoreConnection):
                     f"Message {at_message_id} is an answer variant not shown: select it first."
                 )
             title = clean_title(f"{source.title} (fork)") if source.title else ""
-            new = self._run(
-                "INSERT INTO conversations (title, title_source, agent_id, agent_name, created_at,"
-                " last_activity_at, parent_id, forked_from_message_id, model, provider,"
-                " instructions_override) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [title, "auto" if title else None, source.agent_id, source.agent_name, now, now,
-                 cid, at_message_id, source.model, source.provider,
-                 source.instructions_override],
-            ).lastrowid
+            new = self._insert("conversations", {
+                "title": title, "title_source": "auto" if title else None,
+                "agent_id": source.agent_id, "agent_name": source.agent_name,
+                "created_at": now, "last_activity_at": now, "parent_id": cid,
+                "forked_from_message_id": at_message_id, "model": source.model,
+                "provider": source.provider,
+                "instructions_override": source.instructions_override,
+            })  # fmt: skip
             params = {"cid": cid, "at": at_message_id, "new": new}
             self._run(
                 f"INSERT INTO messages (conversation_id, {_COPIED})"
@@ -91,9 +89,9 @@ class ForksMixin(StoreConnection):
             "SELECT id FROM messages WHERE conversation_id = :new ORDER BY id", params)]
         copy_of = dict(zip(old, copies, strict=True))
         calls = self._query(
-            f"SELECT message_id, {_CALL_COLUMNS} FROM tool_calls"
-            " WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            [json.dumps([row["id"] for row in asked])],
+            f"SELECT message_id, {_CALL_COLUMNS} FROM tool_calls WHERE message_id IN"
+            f" (SELECT id FROM messages WHERE {_CONTEXT} AND role = 'assistant') ORDER BY id",
+            params,
         )
         for call in calls:
             call["message_id"] = copy_of[call["message_id"]]

@@ -97,7 +97,7 @@ class ImportExportMixin(StoreConnection):
             "created_at": head["created_at"] or now,
             "last_activity_at": last,
         }
-        cid = self._run(insert_sql("conversations", row), list(row.values())).lastrowid
+        cid = self._insert("conversations", row)
         rows = [{"conversation_id": cid, **m, "extra": e} for m, e in zip(messages, extras)]
         if rows:
             self._run_many(insert_sql("messages", rows[0]), [list(r.values()) for r in rows])
@@ -111,8 +111,9 @@ class ImportExportMixin(StoreConnection):
             )
         self.set_tags(cid, head["tags"])
         # A duplicate asked for takes the source over: the next import finds the newest copy.
-        self._run("INSERT OR REPLACE INTO imports (source, conversation_id, imported_at)"
-                  " VALUES (?, ?, ?)", [source, cid, now])
+        self._upsert(
+            "imports", {"source": source, "conversation_id": cid, "imported_at": now}, ("source",)
+        )
         return cid
 
 

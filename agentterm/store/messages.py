@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from agentterm.models import (
@@ -15,22 +16,36 @@ from agentterm.models import (
     to_iso,
     utcnow,
 )
-from agentterm.store.connection import StoreConnection, insert_sql, now_iso
+from agentterm.store.connection import StoreConnection, now_iso
 from agentterm.store.errors import GoneError
+from agentterm.store.port import Dialect
 from agentterm.store.tool_calls import tool_call
 
 # The context: the rows shown and sent. Matches the partial index messages_context term for term.
 CONTEXT = "conversation_id = ? AND superseded = 0"
-# A message row with its tool calls as a JSON array, so a window is one statement: each
-# assistant row costs one seek in tool_calls_message, and other rows none.
-MESSAGE = """SELECT m.*, CASE WHEN m.role = 'assistant' THEN (
-    SELECT json_group_array(json_object(
+# The columns by name: PostgreSQL's rows also hold their search vector, never read back.
+_MESSAGE_COLUMNS = ", ".join(f"m.{column}" for column in (
+    "id", "conversation_id", "role", "content", "status", "tool_call_id", "tool_name", "extra",
+    "model", "agent_version", "prompt_tokens", "completion_tokens", "created_at", "edited_at",
+    "stream_owner", "thinking", "heartbeat_at", "reply_to", "variant", "superseded",
+))  # fmt: skip
+_CALL_FIELDS = """
         'id', t.id, 'message_id', t.message_id, 'call_id', t.call_id,
         'call_index', t.call_index, 'name', t.name, 'server', t.server, 'tool', t.tool,
         'arguments', t.arguments, 'status', t.status, 'result', t.result, 'error', t.error,
-        'reason', t.reason, 'started_at', t.started_at, 'ended_at', t.ended_at))
+        'reason', t.reason, 'started_at', t.started_at, 'ended_at', t.ended_at"""
+
+
+@cache
+def message_select(dialect: Dialect) -> str:
+    """A message row with its tool calls as a JSON array, so a window is one statement: each
+    assistant row costs one seek in tool_calls_message, and other rows none."""
+    return f"""SELECT {_MESSAGE_COLUMNS}, CASE WHEN m.role = 'assistant' THEN (
+    SELECT {dialect.array(dialect.object(_CALL_FIELDS))}
       FROM (SELECT * FROM tool_calls t WHERE t.message_id = m.id ORDER BY t.call_index, t.id) t
     ) END AS tool_calls_json FROM messages m"""
+
+
 _OPEN_CALLS = ", ".join(f"'{status}'" for status in TOOL_CALL_OPEN)
 
 
@@ -95,12 +110,14 @@ class MessagesMixin(StoreConnection):
                 "variant": variant or 1,
                 "superseded": superseded,
             }
-            cursor = self._run(insert_sql("messages", row), list(row.values()))
-        return self._require_message(cursor.lastrowid)
+            mid = self._insert("messages", row)
+        return self._require_message(mid)
 
     def _touch_conversation(self, cid: int, now: str) -> None:
-        cursor = self._run("UPDATE conversations SET last_activity_at = ? WHERE id = ?", [now, cid])
-        if cursor.rowcount == 0:
+        changed = self._run(
+            "UPDATE conversations SET last_activity_at = ? WHERE id = ?", [now, cid]
+        )
+        if changed == 0:
             raise GoneError(
                 f"There is no conversation with id {cid}: it was deleted (perhaps by another "
                 "agentterm), so nothing more can be saved in it.",
@@ -204,7 +221,7 @@ class MessagesMixin(StoreConnection):
                         self._select_variant(row["reply_to"], others[-1])
 
     def get_message(self, mid: int) -> Message | None:
-        rows = self._query(f"{MESSAGE} WHERE id = ?", [mid])
+        rows = self._query(f"{message_select(self._dialect)} WHERE id = ?", [mid])
         return _message(rows[0]) if rows else None
 
     def _require_message(self, mid: int) -> Message:
@@ -220,14 +237,14 @@ class MessagesMixin(StoreConnection):
     def latest_messages(self, cid: int, n: int = 50) -> list[Message]:
         """The newest n messages of the context, oldest first: a walk down messages_context."""
         rows = self._query(
-            f"{MESSAGE} WHERE {CONTEXT} ORDER BY id DESC LIMIT ?", [cid, n]
+            f"{message_select(self._dialect)} WHERE {CONTEXT} ORDER BY id DESC LIMIT ?", [cid, n]
         )
         return self._messages(rows[::-1])
 
     def messages_before(self, cid: int, message_id: int, n: int = 50) -> list[Message]:
         """The n context messages before message_id, oldest first: the next page up."""
         rows = self._query(
-            f"{MESSAGE} WHERE {CONTEXT} AND id < ? ORDER BY id DESC LIMIT ?",
+            f"{message_select(self._dialect)} WHERE {CONTEXT} AND id < ? ORDER BY id DESC LIMIT ?",
             [cid, message_id, n],
         )
         return self._messages(rows[::-1])
@@ -235,11 +252,11 @@ class MessagesMixin(StoreConnection):
     def messages_around(self, cid: int, message_id: int, n: int = 50) -> list[Message]:
         """About n context messages with message_id in the middle, oldest first (a search jump)."""
         before = self._query(
-            f"{MESSAGE} WHERE {CONTEXT} AND id < ? ORDER BY id DESC LIMIT ?",
+            f"{message_select(self._dialect)} WHERE {CONTEXT} AND id < ? ORDER BY id DESC LIMIT ?",
             [cid, message_id, n // 2],
         )
         after = self._query(
-            f"{MESSAGE} WHERE {CONTEXT} AND id >= ? ORDER BY id LIMIT ?",
+            f"{message_select(self._dialect)} WHERE {CONTEXT} AND id >= ? ORDER BY id LIMIT ?",
             [cid, message_id, max(n - len(before), 1)],
         )
         return self._messages(before[::-1] + after)
@@ -247,7 +264,7 @@ class MessagesMixin(StoreConnection):
     def all_messages(self, cid: int) -> list[Message]:
         """The whole context, oldest first (superseded variants left out)."""
         return self._messages(
-            self._query(f"{MESSAGE} WHERE {CONTEXT} ORDER BY id", [cid])
+            self._query(f"{message_select(self._dialect)} WHERE {CONTEXT} ORDER BY id", [cid])
         )
 
     def _messages(self, rows: list[dict]) -> list[Message]:
@@ -264,25 +281,19 @@ class MessagesMixin(StoreConnection):
         now = utcnow()
         cutoff, ended = to_iso(now - STALE_AFTER), to_iso(now)
         with self._write():
-            rows = self._query(
-                "SELECT id FROM messages WHERE status = 'streaming'"
+            dead = self._run(
+                "UPDATE messages SET status = 'interrupted', heartbeat_at = NULL,"
+                " stream_owner = NULL WHERE status = 'streaming'"
                 " AND (heartbeat_at IS NULL OR heartbeat_at < ?)",
                 [cutoff],
             )
-            dead = [row["id"] for row in rows]
-            if dead:
-                self._run(
-                    "UPDATE messages SET status = 'interrupted', heartbeat_at = NULL,"
-                    " stream_owner = NULL WHERE id IN (SELECT value FROM json_each(?))",
-                    [json.dumps(dead)],
-                )
             self._run(
                 f"UPDATE tool_calls SET status = 'interrupted', ended_at = coalesce(ended_at, ?)"
                 f" WHERE status IN ({_OPEN_CALLS}) AND message_id NOT IN"
                 f" (SELECT id FROM messages WHERE status = 'streaming')",
                 [ended],
             )
-        return len(dead)
+        return dead
 
 
 def _message(row: dict) -> Message:

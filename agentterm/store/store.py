@@ -1,8 +1,8 @@
-"""Store: the facade over the SQLite file (through sqlite-utils), returning models."""
+"""Store: the facade over the store's database (an SQLite file or a PostgreSQL server), returning
+models."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from agentterm.store.agents import AgentsMixin
@@ -33,23 +33,34 @@ class Store(
     OwnedMixin,
     StoreConnection,
 ):
-    """The one SQLite file holding agents, conversations and messages.
+    """The store holding agents, conversations and messages: an SQLite file, or a PostgreSQL
+    database when `target` is a postgresql:// URL.
 
-    Each area is a mixin over StoreConnection (connection.py: opening the file, write
-    transactions, queries): agents.py, conversations.py, forks.py, messages.py,
+    Each area is a mixin over StoreConnection (connection.py: write transactions, queries,
+    through the backend's port, port.py): agents.py, conversations.py, forks.py, messages.py,
     tool_calls.py, variants.py, search.py and import_export.py. They call one another through
-    self (a message bumps its conversation, a new store seeds the default agent).
+    self (a message bumps its conversation, a new store seeds the default agent). The backend
+    (sqlite/ or postgres/) opens the database, migrates it, searches it and words its errors.
+
+    `password` (PostgreSQL only) is for a password_cmd's output: otherwise libpq's own
+    sources (PGPASSWORD, ~/.pgpass, a service file) are used. It is never kept as an attribute.
     """
 
-    def __init__(self, path: Path | str):
-        self.path = path if path == ":memory:" else Path(path).expanduser()
-        self._lock = threading.RLock()
-        self._conn = self._connect()
+    def __init__(self, target: Path | str, *, password: str | None = None):
+        if is_postgres_url(target):
+            from agentterm.store.postgres.database import PostgresDatabase
+
+            self._db = PostgresDatabase(str(target), password=password)
+        else:
+            from agentterm.store.sqlite.database import SqliteDatabase
+
+            self._db = SqliteDatabase(target)
+        self.path = self._db.label
         try:
-            self._prepare()
+            self._db.prepare(self._seed)
             self.recover_interrupted()
         except BaseException:
-            self._conn.close()
+            self._db.close()
             raise
 
     def __enter__(self) -> Store:
@@ -57,3 +68,13 @@ class Store(
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def is_postgres_url(target: Path | str) -> bool:
+    """Whether --db names a PostgreSQL server (postgresql:// or postgres://), not a file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(target: Path | str, *, password: str | None = None) -> Store:
+    """The store at `target`: a file path (SQLite) or a postgresql:// URL."""
+    return Store(target, password=password)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentterm.models import TOOL_CALL_STATUSES, ToolCall, from_iso
-from agentterm.store.connection import StoreConnection, insert_sql, now_iso
+from agentterm.store.connection import StoreConnection, now_iso
 
 
 class ToolCallsMixin(StoreConnection):
@@ -45,12 +45,12 @@ class ToolCallsMixin(StoreConnection):
                 "created_at": now,
                 "started_at": now if status == "running" else None,
             }
-            cursor = self._run(insert_sql("tool_calls", row), list(row.values()))
+            call_id = self._insert("tool_calls", row)
             if message["status"] == "streaming":
                 self._run("UPDATE messages SET heartbeat_at = ? WHERE id = ?", [now, message_id])
                 if message["superseded"]:
                     self._select_variant(message["reply_to"], message["variant"])
-        return self._require_tool_call(cursor.lastrowid)
+        return self._require_tool_call(call_id)
 
     def update_tool_call(
         self,

@@ -45,12 +45,11 @@ class UsersMixin(StoreConnection):
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._write():
             owner = self.get_or_create_user(user)
-            cursor = self._run(
-                "INSERT INTO tokens (user_id, name, token_hash, prefix, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [owner["id"], name.strip(), hash_token(token), token[:8], now_iso()],
-            )
-        return token, self._token_row(cursor.lastrowid)
+            token_id = self._insert("tokens", {
+                "user_id": owner["id"], "name": name.strip(), "token_hash": hash_token(token),
+                "prefix": token[:8], "created_at": now_iso(),
+            })  # fmt: skip
+        return token, self._token_row(token_id)
 
     def _token_row(self, token_id: int) -> dict:
         return self._one(

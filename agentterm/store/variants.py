@@ -60,10 +60,10 @@ class VariantsMixin(StoreConnection):
 
     def variant_messages(self, reply_to: int, variant: int) -> list[Message]:
         """The rows of one variant (assistant and tool messages), oldest first."""
-        from agentterm.store.messages import MESSAGE
+        from agentterm.store.messages import message_select
 
         rows = self._query(
-            f"{MESSAGE} WHERE reply_to = ? AND variant = ? ORDER BY id", [reply_to, variant]
+            f"{message_select(self._dialect)} WHERE reply_to = ? AND variant = ? ORDER BY id", [reply_to, variant]
         )
         return self._messages(rows)
 
@@ -78,6 +78,7 @@ class VariantsMixin(StoreConnection):
         if variant not in self.variants(reply_to):
             raise StoreError(f"Message {reply_to} has no answer variant {variant}.")
         self._run(
-            "UPDATE messages SET superseded = (variant != ?) WHERE reply_to = ?",
+            "UPDATE messages SET superseded = CASE WHEN variant = ? THEN 0 ELSE 1 END"
+            " WHERE reply_to = ?",
             [variant, reply_to],
         )

@@ -1,0 +1,1 @@
+"""The SQLite backend: one local file (the default store)."""
