@@ -36,11 +36,38 @@ def db_path(tmp_path) -> Path:
     return tmp_path / "data" / "agentterm.db"
 
 
+# The store's own suite (tests/test_store_*.py) runs on both backends: the same tests, the
+# `store` fixture opened on an SQLite file and on a PostgreSQL database of its own. A test of
+# something only SQLite has (PRAGMAs, its trace callback, its file) is marked sqlite_only.
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "backend" in metafunc.fixturenames and module.startswith("test_store"):
+        sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("backend", ["sqlite"] if sqlite_only else BACKENDS)
+
+
 @pytest.fixture
-def store(db_path):
+def backend() -> str:
+    """The store's backend; parametrised over both for tests/test_store_*.py."""
+    return "sqlite"
+
+
+@pytest.fixture
+def store_target(request, backend, db_path):
+    """Where the test's store lives: an SQLite file's path, or a fresh PostgreSQL database's URL."""
+    if backend == "postgres":
+        return request.getfixturevalue("pg_url")
+    return db_path
+
+
+@pytest.fixture
+def store(store_target):
     from agentterm.store import Store
 
-    st = Store(db_path)
+    st = Store(store_target)
     yield st
     st.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agentterm.store import StoreError, ValidationError
@@ -252,9 +254,12 @@ def test_bad_tool_fields_are_refused_with_a_reason(store, fields, field, reason)
 def test_a_restored_version_from_before_tools_has_no_tools(store):
     agent = store.create_agent("Old", mcp_servers=["time"])
     # A version saved by the release before tool fields existed.
+    data = json.loads(store.db.execute(
+        "SELECT data FROM agent_versions WHERE agent_id = ?", [agent.id]).fetchone()[0])
+    for field in ("mcp_servers", "allowed_tools", "tool_approval"):
+        del data[field]
     store.db.execute(
-        "UPDATE agent_versions SET data = json_remove(data, '$.mcp_servers', '$.allowed_tools',"
-        " '$.tool_approval') WHERE agent_id = ?", [agent.id])
+        "UPDATE agent_versions SET data = ? WHERE agent_id = ?", [json.dumps(data), agent.id])
     assert store.restore_agent_version(agent.id, 1).mcp_servers == []
 
 

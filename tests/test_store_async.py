@@ -45,6 +45,7 @@ async def test_a_store_locked_by_another_program_does_not_block_the_event_loop(d
         assert [m.content for m in await astore.all_messages(conversation.id)] == ["hello"]
 
 
+@pytest.mark.sqlite_only
 async def test_every_call_runs_on_one_worker_thread_never_the_loops(db_path):
     store = Store(db_path)
     astore = AsyncStore(store)
@@ -70,12 +71,12 @@ async def test_store_errors_come_out_of_the_await(store):
         astore.no_such_method  # noqa: B018
 
 
-async def test_a_cancelled_await_still_makes_the_write_queued_behind_another(db_path):
+async def test_a_cancelled_await_still_makes_the_write_queued_behind_another(store_target):
     # A stop (or a client gone) cancels the turn while its final write waits behind a flush:
     # the write must still land, or the answer stays "streaming" with nobody writing it.
     import time
 
-    async with await AsyncStore.open(db_path) as astore:
+    async with await AsyncStore.open(store_target) as astore:
         conversation = await astore.create_conversation(title="Stopped")
         busy = asyncio.ensure_future(astore.run(time.sleep, 0.3))  # the worker is busy
         await asyncio.sleep(0.05)

@@ -18,6 +18,7 @@ from agentterm.store import Store, StoreError
 # --- transactions and concurrency ------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_write_waits_for_another_writer_instead_of_failing(store, db_path):
     conversation = store.create_conversation()
     blocker = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
@@ -47,8 +48,8 @@ def test_a_store_locked_too_long_says_so(db_path, monkeypatch):
         assert store.count_messages(conversation.id) == 0
 
 
-def test_two_stores_on_one_file_writing_at_once_lose_nothing(db_path):
-    first, second = Store(db_path), Store(db_path)
+def test_two_stores_on_one_file_writing_at_once_lose_nothing(store_target):
+    first, second = Store(store_target), Store(store_target)
     conversation = first.create_conversation()
     errors = []
 
@@ -106,12 +107,12 @@ def write_from_another_process(path: str, cid: int, name: str) -> None:
             store.create_agent(f"{name} {i}")
 
 
-def test_two_processes_writing_at_once_lose_nothing(db_path):
-    with Store(db_path) as store:
+def test_two_processes_writing_at_once_lose_nothing(store_target):
+    with Store(store_target) as store:
         cid = store.create_conversation().id
     context = multiprocessing.get_context("spawn")
     workers = [
-        context.Process(target=write_from_another_process, args=(str(db_path), cid, name))
+        context.Process(target=write_from_another_process, args=(str(store_target), cid, name))
         for name in ("left", "right", "middle")
     ]
     for worker in workers:
@@ -119,7 +120,7 @@ def test_two_processes_writing_at_once_lose_nothing(db_path):
     for worker in workers:
         worker.join(timeout=60)
     assert [worker.exitcode for worker in workers] == [0, 0, 0]
-    with Store(db_path) as store:
+    with Store(store_target) as store:
         assert store.count_messages(cid) == len(store.all_messages(cid)) == 300
         assert len(store.list_agents()) == 1 + 15
         assert len(store.search("middle")) >= 1
@@ -134,6 +135,7 @@ def test_two_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path):
         assert [agent.name for agent in store.list_agents()] == ["Assistant"]
 
 
+@pytest.mark.sqlite_only
 def test_the_store_can_be_read_with_sqlite_utils(store, db_path):
     conversation = store.create_conversation(title="Readable")
     store.add_message(conversation.id, "user", "find me with sqlite-utils")

@@ -81,6 +81,7 @@ def test_filters_by_agent_tag_and_title(store):
     assert ids(query="  ") == ids()
 
 
+@pytest.mark.sqlite_only
 def test_the_sidebar_never_reads_message_bodies(store):
     conversation = store.create_conversation(title="Private")
     store.add_message(conversation.id, "user", "secret body")
@@ -107,6 +108,7 @@ def query_plan(store: Store, sql: str, params=()) -> str:
     return " | ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("view", ["inbox", "archive", "trash", "all"])
 def test_a_sidebar_page_is_an_index_walk(store, view):
     where, params = store._conversation_filter(view, None, None, None)
@@ -120,6 +122,7 @@ def test_a_sidebar_page_is_an_index_walk(store, view):
     assert "TEMP B-TREE" not in plan  # no sort: the index is already in sidebar order
 
 
+@pytest.mark.sqlite_only
 def test_a_message_window_uses_the_conversation_index(store):
     plan = query_plan(
         store, "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 50", [1]

@@ -7,6 +7,9 @@ import pytest
 from agentterm.store import AsyncStore, Store, StoreError
 from tests.store_helpers import Faults
 
+# Faults are SQLite's own errors, word for word (tests/store_helpers.py).
+pytestmark = pytest.mark.sqlite_only
+
 
 def streaming_answer(store: Store):
     conversation = store.create_conversation(title="Faulty")

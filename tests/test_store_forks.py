@@ -74,6 +74,7 @@ def test_purging_the_parent_unlinks_the_fork(store):
         "q0", "a0"]
 
 
+@pytest.mark.sqlite_only
 def test_forking_10000_messages_is_one_copy_not_one_write_per_message(store):
     conversation = store.create_conversation(title="Long")
     rows = [(conversation.id, "user" if i % 2 == 0 else "assistant", f"m{i}") for i in range(10_000)]
@@ -95,11 +96,11 @@ def test_forking_10000_messages_is_one_copy_not_one_write_per_message(store):
     assert len(distinct) < 20, distinct
 
 
-def test_a_draft_stays_with_its_conversation_and_is_not_activity(store, db_path):
+def test_a_draft_stays_with_its_conversation_and_is_not_activity(store, store_target):
     conversation, _ = chat(store, 1)
     before = store.get_conversation(conversation.id).last_activity_at
     store.set_draft(conversation.id, "half a thought")
-    with Store(db_path) as after_restart:
+    with Store(store_target) as after_restart:
         kept = after_restart.get_conversation(conversation.id)
         assert (kept.draft, kept.last_activity_at) == ("half a thought", before)
     store.set_draft(conversation.id, "")

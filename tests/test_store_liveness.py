@@ -40,11 +40,11 @@ OWNERS = {
 
 
 @pytest.mark.parametrize("owner", OWNERS.values(), ids=OWNERS.keys())
-def test_a_stale_answer_is_recovered_whatever_owner_it_names(store, db_path, owner):
+def test_a_stale_answer_is_recovered_whatever_owner_it_names(store, store_target, owner):
     answer, call = streaming(store, owner)
     stale(store, answer.id)
     assert store.get_message(answer.id).is_stale
-    with Store(db_path) as next_start:
+    with Store(store_target) as next_start:
         message = next_start.get_message(answer.id)
         assert (message.status, message.content, message.is_stale) == (
             "interrupted", "Let me", False)
@@ -53,9 +53,9 @@ def test_a_stale_answer_is_recovered_whatever_owner_it_names(store, db_path, own
         assert interrupted.ended_at is not None
 
 
-def test_a_beating_answer_is_left_alone_even_when_its_owner_is_dead(store, db_path):
+def test_a_beating_answer_is_left_alone_even_when_its_owner_is_dead(store, store_target):
     answer, call = streaming(store, f"{socket.gethostname()}:{dead_pid()}")
-    with Store(db_path) as elsewhere:
+    with Store(store_target) as elsewhere:
         message = elsewhere.get_message(answer.id)
         assert (message.status, message.tool_calls[0].status) == ("streaming", "approval")
         assert not message.is_stale

@@ -125,28 +125,28 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_an_answer_cut_off_by_kill_9_is_interrupted_once_its_heartbeat_is_stale(db_path):
-    Store(db_path).close()
-    result = subprocess.run([sys.executable, "-c", CRASH_WHILE_STREAMING, str(db_path)])
+def test_an_answer_cut_off_by_kill_9_is_interrupted_once_its_heartbeat_is_stale(store_target):
+    Store(store_target).close()
+    result = subprocess.run([sys.executable, "-c", CRASH_WHILE_STREAMING, str(store_target)])
     assert result.returncode == -9
-    with Store(db_path) as store:
+    with Store(store_target) as store:
         [conversation] = store.list_conversations()
         user, answer = store.all_messages(conversation.id)
         # Its last heartbeat is a moment ago: it reads as streaming, not yet as dead.
         assert (answer.status, answer.is_stale) == ("streaming", False)
         stale(store, answer.id)  # STALE_AFTER later
         assert store.get_message(answer.id).is_stale
-    with Store(db_path) as store:  # the next start
+    with Store(store_target) as store:  # the next start
         user, answer = store.all_messages(conversation.id)
         assert (answer.status, answer.content) == ("interrupted", "Once upon a time")
         assert user.status == "complete" and not answer.is_stale
         assert store.recover_interrupted() == 0
 
 
-def test_an_answer_whose_writer_beats_is_left_alone(store, db_path):
+def test_an_answer_whose_writer_beats_is_left_alone(store, store_target):
     conversation = store.create_conversation()
     answer = store.add_message(conversation.id, "assistant", "so far", status="streaming")
-    with Store(db_path) as other:  # opening it again, as a second window would
+    with Store(store_target) as other:  # opening it again, as a second window would
         assert other.get_message(answer.id).status == "streaming"
     stale(store, answer.id)
     store.heartbeat(answer.id)  # the writer's flush timer, with no new token

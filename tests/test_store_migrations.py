@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from agentterm.store import Store, StoreError
@@ -23,6 +24,7 @@ def old_store(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.sqlite_only
 def test_a_new_store_records_each_migration_by_name_and_time(store):
     rows = migrations.applied_migrations(store.db)
     assert [(version, name) for version, name, _ in rows] == [

@@ -22,6 +22,7 @@ def table_names(path: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
 
 
+@pytest.mark.sqlite_only
 def test_a_fresh_store_is_migrated_configured_and_seeded(store, db_path):
     assert migrations.schema_version(store.db) == migrations.latest_version() >= 2
     assert {"agents", "agent_versions", "conversations", "messages", "tags"} <= table_names(db_path)
@@ -37,16 +38,17 @@ def test_a_fresh_store_is_migrated_configured_and_seeded(store, db_path):
     assert store.default_agent().id == agent.id
 
 
+@pytest.mark.sqlite_only
 def test_the_file_is_private_in_a_private_directory(store, db_path):
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
 
 
-def test_reopening_keeps_everything_and_does_not_seed_again(db_path):
-    with Store(db_path) as first:
+def test_reopening_keeps_everything_and_does_not_seed_again(store_target):
+    with Store(store_target) as first:
         first.delete_agent(first.default_agent().id)
         first.create_agent("Mine")
-    with Store(db_path) as second:
+    with Store(store_target) as second:
         assert [agent.name for agent in second.list_agents()] == ["Mine"]
 
 

@@ -57,6 +57,7 @@ def test_tool_calls_go_with_their_message_and_conversation(store):
     assert store.db.execute("SELECT count(*) FROM tool_calls").fetchone()[0] == 0
 
 
+@pytest.mark.sqlite_only
 def test_a_window_reads_its_tool_calls_in_one_query_not_one_per_message(store):
     conversation = store.create_conversation()
     for i in range(30):
@@ -89,10 +90,10 @@ def test_thinking_is_stored_with_its_message(store):
         store.update_message(answer.id, thinking=3)
 
 
-def test_writes_to_a_purged_conversation_say_it_was_deleted(store, db_path):
+def test_writes_to_a_purged_conversation_say_it_was_deleted(store, store_target):
     conversation, answer = exchange(store)
     call = store.add_tool_call(answer.id, "c1", 0, "f")
-    with Store(db_path) as elsewhere:  # `agentterm chats purge` in another process
+    with Store(store_target) as elsewhere:  # `agentterm chats purge` in another process
         elsewhere.purge(conversation.id)
     for write in (
         lambda: store.update_message(answer.id, content="more"),

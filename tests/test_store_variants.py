@@ -71,6 +71,7 @@ def test_selecting_a_variant_that_is_not_there_is_refused(store):
     assert store.shown_variant(prompt.id) == 1
 
 
+@pytest.mark.sqlite_only
 def test_the_context_reads_walk_the_context_index(store):
     """A 10,000-message conversation opens as fast as before: no scan, no sort."""
     conversation, prompt, answer = answered(store)

@@ -105,6 +105,8 @@ class AgentsMixin(StoreConnection):
         where, params = agents_seen_by(owner)
         if statuses is not None:
             wanted = list(statuses)
+            if not wanted:
+                return []  # `IN ()` is SQLite's alone
             where += f" AND status IN ({', '.join('?' * len(wanted))})"
             params += wanted
         rows = self._query(f"SELECT * FROM agents WHERE {where} ORDER BY name, id", params)

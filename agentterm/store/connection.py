@@ -54,8 +54,13 @@ class StoreConnection:
     def schema_version(self) -> int:
         return self._db.schema_version()
 
+    def latest_schema_version(self) -> int:
+        """The newest schema version this agentterm knows for the store's backend."""
+        return self._db.latest_version()
+
     def server_info(self) -> dict[str, Any]:
-        """{"backend", "where", "version"} plus the schema version, for `agentterm doctor`."""
+        """{"backend", "where", "server" (host:port; None for a file), "version" ("PostgreSQL
+        15.4", "SQLite 3.40.1"), "schema_version"}, for `agentterm doctor`."""
         return {**self._db.server_info(), "schema_version": self.schema_version()}
 
     def close(self) -> None:

@@ -250,13 +250,12 @@ class ConversationsMixin(StoreConnection):
         that saw nothing for `idle_seconds`, unless an answer is streaming in one; how many."""
         cutoff = to_iso(utcnow() - timedelta(seconds=idle_seconds))
         with self._write():
-            cursor = self._run(
+            return self._run(
                 "UPDATE conversations SET deleted_at = ? WHERE ephemeral = 1 AND deleted_at IS NULL"
                 " AND last_activity_at < ? AND NOT EXISTS (SELECT 1 FROM messages m"
                 " WHERE m.conversation_id = conversations.id AND m.status = 'streaming')",
                 [now_iso(), cutoff],
             )
-        return cursor.rowcount
 
     def clear_messages(self, cid: int) -> int:
         """Delete every message, keeping the conversation; the number deleted."""

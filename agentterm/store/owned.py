@@ -6,7 +6,7 @@ from typing import Any
 
 from agentterm.models import Agent, Conversation, to_iso, utcnow
 from agentterm.store.connection import StoreConnection
-from agentterm.store.conversations import _CONVERSATION_COLUMNS, _SIDEBAR_ORDER, _conversation
+from agentterm.store.conversations import _SIDEBAR_ORDER, _conversation, conversation_columns
 from agentterm.store.users import _owned
 
 
@@ -58,7 +58,7 @@ class OwnedMixin(StoreConnection):
     def owned_session(self, owner: str, cid: int, local_user: str | None = None) -> Conversation | None:
         """The conversation with this id if it is `owner`'s, trashed or not."""
         mine, params = _owned("c.owner", owner, local_user)
-        row = self._one(f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ? AND {mine}",
+        row = self._one(f"SELECT {conversation_columns(self._dialect)} FROM conversations c WHERE c.id = ? AND {mine}",
                         [cid, *params])
         return _conversation(row) if row else None
 
@@ -102,7 +102,7 @@ class OwnedMixin(StoreConnection):
             if not page:
                 return []
         rows = self._query(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations c WHERE {' AND '.join(terms)}"
+            f"SELECT {conversation_columns(self._dialect)} FROM conversations c WHERE {' AND '.join(terms)}"
             f" ORDER BY {_SIDEBAR_ORDER} LIMIT ?",
             [*values, limit],
         )

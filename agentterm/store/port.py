@@ -81,11 +81,14 @@ class Database(Protocol):
 
     def schema_version(self) -> int: ...
 
+    def latest_version(self) -> int:
+        """The newest schema version this agentterm's migrations for the backend reach."""
+
     def check(self) -> list[str]:
         """What is wrong with the store; [] when it is sound."""
 
     def server_info(self) -> dict[str, Any]:
-        """backend, where, server version (for `doctor`)."""
+        """{"backend", "where", "server" (host:port, None for a file), "version"}, for doctor."""
 
     def scripting(self) -> Any:
         """A handle for tests and scripts: `.execute(sql, params)` returning a DB-API cursor."""

@@ -111,6 +111,8 @@ class UsersMixin(StoreConnection):
     def visible_agents(self, owner: str, local_user: str | None = None,
                        statuses: tuple[str, ...] = ("active",)) -> list[Agent]:
         """The agents `owner` may use: their own and the shared ones."""
+        if not statuses:
+            return []  # `IN ()` is SQLite's alone
         mine, params = _owned("owner", owner, local_user)
         marks = ", ".join("?" for _ in statuses)
         rows = self._query(

@@ -151,7 +151,11 @@ class SqliteDatabase:
         return [] if problems == ["ok"] else problems
 
     def server_info(self) -> dict[str, Any]:
-        return {"backend": "sqlite", "where": str(self.path), "version": sqlite3.sqlite_version}
+        return {"backend": "sqlite", "where": str(self.path), "server": None,
+                "version": f"SQLite {sqlite3.sqlite_version}"}
+
+    def latest_version(self) -> int:
+        return migrations.latest_version()
 
     def close(self) -> None:
         with self.lock:

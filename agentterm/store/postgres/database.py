@@ -1,0 +1,301 @@
+"""The PostgreSQL backend's port: a psycopg 3 pool, transactions, `?` placeholders rewritten
+for psycopg, migrations under an advisory lock, and the server's errors worded for the user."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import dict_row, tuple_row
+from psycopg_pool import ConnectionPool
+
+from agentterm.store.errors import StoreError
+from agentterm.store.port import POSTGRES, Params
+from agentterm.store.postgres import migrations
+
+CONNECT_TIMEOUT_SECONDS = 10
+# Calls are serialised by the store's lock (one transaction at a time, as on SQLite); the pool
+# keeps a spare connection or two so one lost to a server restart is replaced, not awaited.
+POOL_SIZE = 2
+
+
+class PostgresDatabase:
+    """A pool of connections to one database; a transaction holds one connection throughout."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str, *, password: str | None = None):
+        self.label = display_url(url)
+        self.lock = threading.RLock()
+        self.fault: Callable[[str, Any], None] | None = None
+        self._tx: psycopg.Connection | None = None  # the connection of the transaction open
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row,
+                                  "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if password is not None:
+            kwargs["password"] = password
+        try:
+            # Once directly, for the server's own reason when it cannot be reached (a pool
+            # would only time out); also the server version, for doctor.
+            with psycopg.connect(url, **kwargs) as probe:
+                version = probe.info.parameter_status("server_version") or "?"
+                self.server = f"{probe.info.host}:{probe.info.port}"
+                self.server_version = f"PostgreSQL {version.split()[0]}"
+        except psycopg.Error as error:
+            raise StoreError(
+                f"Cannot open the store {self.label}: {_first_line(error)}. Check that the "
+                "server runs and the URL, user and password (PGPASSWORD, ~/.pgpass) are right."
+            ) from None
+        except Exception as error:  # a malformed URL: psycopg.ProgrammingError or ValueError
+            raise StoreError(f"Cannot open the store {self.label}: {error}.") from None
+        self.pool = ConnectionPool(
+            url, kwargs=kwargs, min_size=1, max_size=POOL_SIZE, open=True,
+            name="agentterm-store", timeout=CONNECT_TIMEOUT_SECONDS,
+        )  # fmt: skip
+
+    # --- opening -------------------------------------------------------------------------
+
+    def prepare(self, seed: Callable[[], None]) -> None:
+        latest = migrations.latest_version()
+        with self.transaction():
+            conn = self._tx
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [migrations.MIGRATION_LOCK])
+            found = migrations.schema_version(conn)
+            if found == 0 and not migrations.has_migrations_table(conn) and migrations.tables(conn):
+                raise StoreError(
+                    f"{self.label} is a PostgreSQL database but not an agentterm store. It was "
+                    "left as it is: choose another database."
+                )
+            if found > latest:
+                raise StoreError(
+                    f"The store {self.label} was written by a newer agentterm (schema version "
+                    f"{found}; this one knows up to {latest}). It was left as it is: upgrade "
+                    "agentterm to open it."
+                )
+            foreign = migrations.foreign_migration(conn)
+            if foreign:
+                version, theirs, ours = foreign
+                raise StoreError(
+                    f"The store {self.label} was written by another build of agentterm: its "
+                    f"schema step {version} is {theirs!r}, here it is {ours!r}. It was left as "
+                    "it is: open it with the agentterm that made it."
+                )
+            try:
+                with conn.transaction():  # a savepoint: our message, not psycopg's, on failure
+                    migrations.apply_migrations(conn)
+                    if found == 0:
+                        seed()
+            except Exception as error:
+                what = "Creating" if found == 0 else f"Upgrading (from schema version {found})"
+                raise StoreError(
+                    f"{what} the store {self.label} failed: {type(error).__name__}: "
+                    f"{_first_line(error)}. It was rolled back: the database is as it was."
+                ) from error
+
+    def schema_version(self) -> int:
+        with self.lock, self._connection() as conn:
+            return migrations.schema_version(conn)
+
+    def check(self) -> list[str]:
+        return []  # the server checks its own pages; nothing to read through here
+
+    def server_info(self) -> dict[str, Any]:
+        return {"backend": "postgres", "where": self.label, "server": self.server,
+                "version": self.server_version}
+
+    def latest_version(self) -> int:
+        return migrations.latest_version()
+
+    def close(self) -> None:
+        with self.lock:
+            self.pool.close()
+
+    # --- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """The open transaction's connection, else one from the pool for this statement."""
+        if self._tx is not None:
+            yield self._tx
+            return
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.Error as error:
+            raise self.error(error) from None
+        except Exception as error:
+            if type(error).__name__ == "PoolTimeout":
+                raise self.error(error) from None
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction on one connection; nested use joins the outer one."""
+        with self.lock:
+            if self._tx is not None:
+                yield
+                return
+            if self.fault is not None:
+                self.fault("BEGIN", ())
+            with self._connection() as conn:
+                self._tx = conn
+                try:
+                    with conn.transaction():
+                        yield
+                        if self.fault is not None:
+                            self.fault("COMMIT", ())
+                except psycopg.Error as error:
+                    raise self.error(error) from None
+                finally:
+                    self._tx = None
+
+    def error(self, error: Exception) -> StoreError:
+        text = _first_line(error)
+        if isinstance(error, psycopg.errors.DiskFull):
+            return StoreError(
+                f"The store {self.label} is full: the server's disk has no room, so nothing "
+                "more was saved. Free some space and try again."
+            )
+        if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+            return StoreError(f"The store {self.label} is read-only (a standby?): {text}.")
+        if isinstance(error, psycopg.errors.InsufficientPrivilege):
+            return StoreError(f"The store {self.label} refused: {text}. Check the role's grants.")
+        if isinstance(error, psycopg.errors.UntranslatableCharacter | psycopg.DataError) and (
+            "NUL" in text or "0x00" in text
+        ):
+            return StoreError(
+                f"The store {self.label} cannot keep text with a NUL character: nothing was saved."
+            )
+        if isinstance(error, psycopg.OperationalError) or type(error).__name__ == "PoolTimeout":
+            return StoreError(
+                f"The store {self.label} cannot be reached ({text}): nothing was saved. "
+                "Try again once the server is back."
+            )
+        return StoreError(f"The store {self.label} failed: {text}.")
+
+    # --- statements ----------------------------------------------------------------------
+
+    def query(self, sql: str, params: Params = ()) -> list[dict]:
+        with self.lock, self._connection() as conn:
+            try:
+                cursor = conn.execute(to_psycopg(sql), _params(params))
+                return cursor.fetchall() if cursor.description else []
+            except psycopg.Error as error:
+                raise self.error(error) from None
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self.lock, self._connection() as conn:
+            if self.fault is not None:
+                self.fault(sql, params)
+            try:
+                return conn.execute(to_psycopg(sql), _params(params)).rowcount
+            except psycopg.Error as error:
+                raise self.error(error) from None
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        # Column names are ours, never user input.
+        sql = (f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+               " RETURNING id")
+        with self.lock, self._connection() as conn:
+            if self.fault is not None:
+                self.fault(sql, list(row.values()))
+            try:
+                return conn.execute(to_psycopg(sql), list(row.values())).fetchone()["id"]
+            except psycopg.Error as error:
+                raise self.error(error) from None
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        with self.lock, self._connection() as conn:
+            if self.fault is not None:
+                self.fault(sql, rows)
+            try:
+                with conn.cursor() as cursor:
+                    cursor.executemany(to_psycopg(sql), rows)
+            except psycopg.Error as error:
+                raise self.error(error) from None
+
+    def search_rows(self, query: str, limit: int) -> list[dict]:
+        from agentterm.store.postgres.search import search_rows
+
+        return search_rows(self, query, limit)
+
+    def scripting(self) -> Scripting:
+        return Scripting(self)
+
+
+class Scripting:
+    """`store.db.execute(sql, params)` on PostgreSQL, as tests and scripts use sqlite-utils':
+    `?` placeholders, tuples back, each statement committed (or joining the open transaction)."""
+
+    def __init__(self, db: PostgresDatabase):
+        self._db = db
+
+    def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor:
+        with self._db.lock, self._db._connection() as conn:
+            cursor = conn.cursor(row_factory=tuple_row)
+            return cursor.execute(to_psycopg(sql), _params(params))
+
+
+def _params(params: Params) -> Any:
+    return params if isinstance(params, dict) else list(params)
+
+
+@lru_cache(maxsize=1024)
+def to_psycopg(sql: str) -> str:
+    """The repositories' SQL (`?` and `:name` placeholders) as psycopg's (`%s`, `%(name)s`),
+    with a literal % doubled; nothing inside quotes is taken for a placeholder."""
+    out, i, n, quote = [], 0, len(sql), None
+    while i < n:
+        ch = sql[i]
+        if quote:
+            out.append("%%" if ch == "%" else ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        elif ch == ":" and sql.startswith("::", i):
+            out.append("::")
+            i += 2
+            continue
+        elif ch == ":" and i + 1 < n and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
+            j = i + 1
+            while j < n and (sql[j].isalnum() or sql[j] == "_"):
+                j += 1
+            out.append(f"%({sql[i + 1:j]})s")
+            i = j
+            continue
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def display_url(url: str) -> str:
+    """The URL without a password (in the netloc or as ?password=), safe to show and log."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return "the PostgreSQL store"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__
