@@ -3,7 +3,8 @@
 from agentterm.models import STALE_AFTER
 from agentterm.store.errors import GoneError, StoreError, ValidationError
 from agentterm.store.search import SNIPPET_CLOSE, SNIPPET_OPEN
-from agentterm.store.store import Store, is_postgres_url, open_store
+from agentterm.store.opening import open_store
+from agentterm.store.store import Store
 
 
 def __getattr__(name: str):
@@ -24,6 +25,5 @@ __all__ = [
     "Store",
     "StoreError",
     "ValidationError",
-    "is_postgres_url",
     "open_store",
 ]

@@ -27,13 +27,6 @@ def open_store(target: Target, *, password: str | None = None) -> Store:
         return Store(target)
     if password:
         register_secret(password)
-    import importlib.util
-
-    if importlib.util.find_spec("agentterm.store.postgres") is None:
-        raise StoreError(
-            f"The store {mask(target)} is on PostgreSQL, which this build of agentterm cannot "
-            "open: use a SQLite file with --db."
-        )
     from agentterm.store.store import Store
 
     try:

@@ -14,6 +14,7 @@ from agentterm.store.messages import MessagesMixin
 from agentterm.store.owned import OwnedMixin
 from agentterm.store.prompt_history import PromptHistoryMixin
 from agentterm.store.search import SearchMixin
+from agentterm.store.target import is_postgres
 from agentterm.store.tool_calls import ToolCallsMixin
 from agentterm.store.users import UsersMixin
 from agentterm.store.variants import VariantsMixin
@@ -47,7 +48,7 @@ class Store(
     """
 
     def __init__(self, target: Path | str, *, password: str | None = None):
-        if is_postgres_url(target):
+        if is_postgres(target):
             from agentterm.store.postgres.database import PostgresDatabase
 
             self._db = PostgresDatabase(str(target), password=password)
@@ -69,12 +70,3 @@ class Store(
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-
-def is_postgres_url(target: Path | str) -> bool:
-    """Whether --db names a PostgreSQL server (postgresql:// or postgres://), not a file."""
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
-
-
-def open_store(target: Path | str, *, password: str | None = None) -> Store:
-    """The store at `target`: a file path (SQLite) or a postgresql:// URL."""
-    return Store(target, password=password)

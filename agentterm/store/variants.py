@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from agentterm.models import Message
 from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import StoreError
@@ -37,10 +35,11 @@ class VariantsMixin(StoreConnection):
         one query for a window of messages, through messages_reply_to (no body is read)."""
         if not reply_tos:
             return {}
+        wanted = sorted(set(reply_tos))  # a window's prompts: a few dozen placeholders
         rows = self._query(
-            "SELECT reply_to, variant FROM messages WHERE reply_to IN (SELECT value FROM json_each(?))"
+            f"SELECT reply_to, variant FROM messages WHERE reply_to IN ({', '.join('?' * len(wanted))})"
             " GROUP BY reply_to, variant ORDER BY reply_to, variant",
-            [json.dumps(sorted(set(reply_tos)))],
+            wanted,
         )
         found: dict[int, list[int]] = {}
         for row in rows:

@@ -3,12 +3,12 @@ for psycopg, migrations under an advisory lock, and the server's errors worded f
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
@@ -17,6 +17,11 @@ from psycopg_pool import ConnectionPool
 from agentterm.store.errors import StoreError
 from agentterm.store.port import POSTGRES, Params
 from agentterm.store.postgres import migrations
+from agentterm.store.target import mask
+
+# The pool logs a connection it discards as a warning; with no handler Python would print it
+# over the app's screen. The store says what happened in its own error instead.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 CONNECT_TIMEOUT_SECONDS = 10
 # Calls are serialised by the store's lock (one transaction at a time, as on SQLite); the pool
@@ -30,7 +35,7 @@ class PostgresDatabase:
     dialect = POSTGRES
 
     def __init__(self, url: str, *, password: str | None = None):
-        self.label = display_url(url)
+        self.label = mask(url)  # a password in the URL shown as ***
         self.lock = threading.RLock()
         self.fault: Callable[[str, Any], None] | None = None
         self._tx: psycopg.Connection | None = None  # the connection of the transaction open
@@ -171,11 +176,20 @@ class PostgresDatabase:
                 f"The store {self.label} cannot keep text with a NUL character: nothing was saved."
             )
         if isinstance(error, psycopg.OperationalError) or type(error).__name__ == "PoolTimeout":
+            self._drop_dead_connections()
             return StoreError(
                 f"The store {self.label} cannot be reached ({text}): nothing was saved. "
                 "Try again once the server is back."
             )
         return StoreError(f"The store {self.label} failed: {text}.")
+
+    def _drop_dead_connections(self) -> None:
+        """After a lost connection, the idle ones went with it (a server restart): have the pool
+        check them now, so the next call gets a live connection, not the next dead one."""
+        try:
+            self.pool.check()
+        except Exception:
+            pass  # the server is still away: the next call says so
 
     # --- statements ----------------------------------------------------------------------
 
@@ -280,20 +294,6 @@ def to_psycopg(sql: str) -> str:
             out.append(ch)
         i += 1
     return "".join(out)
-
-
-def display_url(url: str) -> str:
-    """The URL without a password (in the netloc or as ?password=), safe to show and log."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, host = netloc.rsplit("@", 1)
-            netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-    except ValueError:
-        return "the PostgreSQL store"
 
 
 def _first_line(error: BaseException) -> str:

@@ -1,0 +1,116 @@
+"""What only the PostgreSQL backend has: its migrations, its refusals, its errors, a restart.
+
+The store's behaviour on PostgreSQL is the rest of tests/test_store_*.py, run on both backends.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from agentterm.store import Store, StoreError
+from agentterm.store.postgres import migrations
+from agentterm.store.sqlite import migrations as sqlite_migrations
+
+
+def tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return {row[0] for row in rows}
+
+
+def test_a_new_database_gets_sqlites_steps_by_the_same_names(pg_url):
+    with Store(pg_url) as store:
+        assert store.backend == "postgres"
+        assert store.schema_version() == migrations.latest_version() == store.latest_schema_version()
+        info = store.server_info()
+        assert info["version"].startswith("PostgreSQL ") and info["schema_version"] == store.schema_version()
+        assert store.list_agents()[0].name == "Assistant"  # seeded once
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT version, name, applied_at FROM migrations ORDER BY version").fetchall()
+    assert [name for _, name, _ in rows] == [m.__name__ for m in sqlite_migrations.MIGRATIONS]
+    assert all(applied_at for _, _, applied_at in rows)
+    assert {"agents", "conversations", "messages", "tags", "tool_calls", "users"} <= tables(pg_url)
+    with Store(pg_url) as again:
+        assert [a.name for a in again.list_agents()] == ["Assistant"]  # not seeded twice
+
+
+def test_an_old_schema_is_upgraded_in_place(pg_url):
+    then = "2025-01-01T00:00:00.000+00:00"
+    with psycopg.connect(pg_url) as conn:  # a database written at schema version 3
+        with conn.transaction():
+            migrations.apply_migrations(conn, target=3)
+            conn.execute("INSERT INTO agents (name, created_at, updated_at) VALUES ('Old', %s, %s)",
+                         [then, then])
+            conn.execute("INSERT INTO conversations (title, agent_id, created_at, last_activity_at)"
+                         " VALUES ('Kept', 1, %s, %s)", [then, then])
+            conn.execute("INSERT INTO messages (conversation_id, role, content, created_at)"
+                         " VALUES (1, 'user', 'Hello penguins', %s), (1, 'assistant', 'Hi', %s)",
+                         [then, then])
+    with Store(pg_url) as store:
+        assert store.schema_version() == migrations.latest_version()
+        kept = store.list_conversations()[0]
+        assert (kept.title, kept.message_count) == ("Kept", 2)
+        answer = store.all_messages(kept.id)[1]
+        assert answer.reply_to == store.all_messages(kept.id)[0].id  # m004 linked old answers
+        assert [h.conversation_id for h in store.search("penguin")] == [kept.id]
+        assert store.get_agent_by_name("old") is not None  # no seeding into an existing store
+
+
+def test_a_database_from_a_newer_agentterm_is_refused_untouched(pg_url):
+    Store(pg_url).close()
+    newer = migrations.latest_version() + 1
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("INSERT INTO migrations VALUES (%s, 'm999_future', 'later')", [newer])
+    with pytest.raises(StoreError, match=f"newer agentterm \\(schema version {newer}") as info:
+        Store(pg_url)
+    assert "upgrade agentterm" in str(info.value)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT max(version) FROM migrations").fetchone()[0] == newer
+
+
+def test_steps_recorded_under_other_names_are_refused(pg_url):
+    Store(pg_url).close()
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE migrations SET name = 'm002_their_search' WHERE version = 2")
+    with pytest.raises(StoreError, match="another build of agentterm.*'m002_their_search'"):
+        Store(pg_url)
+
+
+def test_another_programs_database_is_refused_untouched(pg_url):
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("CREATE TABLE invoices (id int)")
+    with pytest.raises(StoreError, match="is a PostgreSQL database but not an agentterm store"):
+        Store(pg_url)
+    assert tables(pg_url) == {"invoices"}
+
+
+def test_a_server_that_cannot_be_reached_is_one_line_without_the_password(pg_cluster):
+    url = f"postgresql://agentterm:s3cret-pw@127.0.0.1:{pg_cluster.port}/no_such_database"
+    with pytest.raises(StoreError) as info:
+        Store(url)
+    message = str(info.value)
+    assert "Cannot open the store postgresql://agentterm:***@127.0.0.1" in message
+    assert "no_such_database" in message and "\n" not in message
+    assert "s3cret-pw" not in message
+
+
+def test_text_with_a_nul_is_refused_in_one_line_and_nothing_is_saved(pg_url):
+    with Store(pg_url) as store:
+        conversation = store.create_conversation()
+        with pytest.raises(StoreError, match="NUL character"):
+            store.add_message(conversation.id, "user", "bad\x00byte")
+        assert store.all_messages(conversation.id) == []
+        assert store.get_conversation(conversation.id).message_count == 0
+
+
+def test_a_server_restart_fails_one_call_in_one_line_then_the_store_reconnects(pg_cluster, pg_url):
+    with Store(pg_url) as store:
+        conversation = store.create_conversation(title="Before")
+        pg_cluster.restart()
+        try:
+            store.rename_conversation(conversation.id, "During")
+        except StoreError as error:  # the pooled connection died with the server
+            assert "cannot be reached" in str(error) and "\n" not in str(error)
+        store.rename_conversation(conversation.id, "After")
+        assert store.get_conversation(conversation.id).title == "After"
