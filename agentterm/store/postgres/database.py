@@ -235,10 +235,10 @@ class PostgresDatabase:
             except psycopg.Error as error:
                 raise self.error(error) from None
 
-    def search_rows(self, query: str, limit: int) -> list[dict]:
+    def search_rows(self, query: str, limit: int, mine: tuple[str, list]) -> list[dict]:
         from agentterm.store.postgres.search import search_rows
 
-        return search_rows(self, query, limit)
+        return search_rows(self, query, limit, mine)
 
     def scripting(self) -> Scripting:
         return Scripting(self)

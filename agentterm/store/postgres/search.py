@@ -14,9 +14,13 @@ if TYPE_CHECKING:
 _HEADLINE = "StartSel={open}, StopSel={close}, MaxWords=16, MinWords=6, ShortWord=2"
 
 
-def search_rows(db: PostgresDatabase, query: str, limit: int) -> list[dict]:
+def search_rows(
+    db: PostgresDatabase, query: str, limit: int, mine: tuple[str, list] = ("1 = 1", [])
+) -> list[dict]:
     """websearch_to_tsquery's syntax ("exact phrase", OR, -word) never fails on bad input; a
-    word ending in * is a prefix, as in FTS5 (`prog*`)."""
+    word ending in * is a prefix, as in FTS5 (`prog*`). `mine`: SQL over the conversation `c`
+    and its parameters (conversations.seen_by)."""
+    owned, owned_params = mine
     words, prefixes = [], []
     for word in query.split():
         stem = "".join(ch for ch in word[:-1] if ch.isalnum())
@@ -45,25 +49,25 @@ def search_rows(db: PostgresDatabase, query: str, limit: int) -> list[dict]:
                               c.title, ts_rank(m.search, q.q) AS score
                          FROM newest JOIN messages m ON m.id = newest.id
                          JOIN conversations c ON c.id = m.conversation_id, q
-                        WHERE c.deleted_at IS NULL AND m.superseded = 0
+                        WHERE c.deleted_at IS NULL AND m.superseded = 0 AND {owned}
                         ORDER BY score DESC, m.id DESC LIMIT ?)
         SELECT r.conversation_id, r.title AS conversation_title, r.id AS message_id, r.role,
                ts_headline('english', r.content, q.q, ?) AS snippet, r.created_at,
                -r.score AS rank
           FROM ranked r, q ORDER BY r.score DESC, r.id DESC""",
-        [*params, shared.SEARCH_RANKED, limit, options],
+        [*params, shared.SEARCH_RANKED, *owned_params, limit, options],
     )
     titles = db.query(
         f"""WITH q AS (SELECT {tsquery} AS q),
             ranked AS (SELECT c.id, c.title, c.last_activity_at, ts_rank(c.search, q.q) AS score
                          FROM conversations c, q
-                        WHERE c.search @@ q.q AND c.deleted_at IS NULL
+                        WHERE c.search @@ q.q AND c.deleted_at IS NULL AND {owned}
                         ORDER BY score DESC, c.id DESC LIMIT ?)
         SELECT r.id AS conversation_id, r.title AS conversation_title, NULL AS message_id,
                NULL AS role, ts_headline('english', r.title, q.q, ?) AS snippet,
                r.last_activity_at AS created_at, -r.score AS rank
           FROM ranked r, q ORDER BY r.score DESC, r.id DESC""",
-        [*params, limit, options],
+        [*params, *owned_params, limit, options],
     )
     # Lower is better, as FTS5's rank: the shared code's order.
     return sorted(titles + messages, key=lambda row: row["rank"])[:limit]
