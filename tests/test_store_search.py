@@ -82,3 +82,15 @@ def test_search_ranks_only_the_newest_matches_past_the_cap(store, monkeypatch):
     monkeypatch.setattr(search_module, "SEARCH_RANKED", 3)
     ids = [hit.message_id for hit in store.search("kiwi")]
     assert sorted(ids) == [m.id for m in newer[-3:]]
+
+
+def test_matching_conversations_are_those_the_filter_keeps_with_a_match(searchable):
+    """The server's `q`: conversation ids only, read as search() reads the query."""
+    store, penguins, cooking = searchable
+    assert store.matching_conversations("penguin", "c.deleted_at IS NULL", []) == [penguins.id]
+    assert store.matching_conversations("dinner OR antarctica", "1 = 1", []) == sorted(
+        [penguins.id, cooking.id])  # a title, a message
+    assert store.matching_conversations("prog*", "1 = 1", []) == [cooking.id]
+    assert store.matching_conversations("penguin", "c.id = ?", [cooking.id]) == []
+    assert store.matching_conversations('"emperor', "1 = 1", []) == [penguins.id]
+    assert store.matching_conversations("   ", "1 = 1", []) == []

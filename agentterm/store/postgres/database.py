@@ -240,6 +240,11 @@ class PostgresDatabase:
 
         return search_rows(self, query, limit, mine)
 
+    def matching_ids(self, query: str, where: str, params: list, limit: int) -> list[int]:
+        from agentterm.store.postgres.search import matching_ids
+
+        return matching_ids(self, query, where, params, limit)
+
     def scripting(self) -> Scripting:
         return Scripting(self)
 

@@ -21,23 +21,9 @@ def search_rows(
     word ending in * is a prefix, as in FTS5 (`prog*`). `mine`: SQL over the conversation `c`
     and its parameters (conversations.seen_by)."""
     owned, owned_params = mine
-    words, prefixes = [], []
-    for word in query.split():
-        stem = "".join(ch for ch in word[:-1] if ch.isalnum())
-        if word.endswith("*") and stem:
-            prefixes.append(f"{stem}:*")
-        else:
-            words.append(word)
-    parts, params = [], []
-    if any(any(ch.isalnum() for ch in word) for word in words):
-        parts.append("websearch_to_tsquery('english', ?)")
-        params.append(" ".join(words))
-    if prefixes:
-        parts.append("to_tsquery('english', ?)")
-        params.append(" & ".join(prefixes))
-    if not parts:
+    tsquery, params = _tsquery(query)
+    if not tsquery:
         return []
-    tsquery = " && ".join(parts)
     options = _HEADLINE.format(open=shared.SNIPPET_OPEN, close=shared.SNIPPET_CLOSE)
     # Past SEARCH_RANKED matches only the newest that many are ranked, as on SQLite: the walk
     # down the GIN matches by id stops there. ts_headline runs on the rows returned only.
@@ -71,3 +57,48 @@ def search_rows(
     )
     # Lower is better, as FTS5's rank: the shared code's order.
     return sorted(titles + messages, key=lambda row: row["rank"])[:limit]
+
+
+def matching_ids(db: PostgresDatabase, query: str, where: str, params: list, limit: int) -> list[int]:
+    """SearchMixin.matching_conversations: the newest `limit` matching messages of the whole
+    store (a walk down the matches by id that stops there), of those `where` keeps, and every
+    matching title; no ranking, no snippets."""
+    tsquery, query_params = _tsquery(query)
+    if not tsquery:
+        return []
+    messages = db.query(
+        f"""WITH q AS (SELECT {tsquery} AS q)
+        SELECT DISTINCT m.conversation_id AS id
+          FROM (SELECT m.id FROM messages m, q WHERE m.search @@ q.q
+                 ORDER BY m.id DESC LIMIT ?) f
+          JOIN messages m ON m.id = f.id
+          JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.superseded = 0 AND {where}""",
+        [*query_params, limit, *params],
+    )
+    titles = db.query(
+        f"""WITH q AS (SELECT {tsquery} AS q)
+        SELECT c.id FROM conversations c, q WHERE c.search @@ q.q AND {where}""",
+        [*query_params, *params],
+    )
+    return sorted({row["id"] for row in messages + titles})
+
+
+def _tsquery(query: str) -> tuple[str, list[str]]:
+    """The query as SQL for a tsquery and its parameters ("" when it has no word): the words
+    through websearch_to_tsquery, each `word*` a prefix through to_tsquery."""
+    words, prefixes = [], []
+    for word in query.split():
+        stem = "".join(ch for ch in word[:-1] if ch.isalnum())
+        if word.endswith("*") and stem:
+            prefixes.append(f"{stem}:*")
+        else:
+            words.append(word)
+    parts, params = [], []
+    if any(any(ch.isalnum() for ch in word) for word in words):
+        parts.append("websearch_to_tsquery('english', ?)")
+        params.append(" ".join(words))
+    if prefixes:
+        parts.append("to_tsquery('english', ?)")
+        params.append(" & ".join(prefixes))
+    return " && ".join(parts), params
