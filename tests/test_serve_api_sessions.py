@@ -63,6 +63,9 @@ def test_a_session_is_renamed_trashed_restored_and_purged(alice, store):
     assert alice.get(f"/api/sessions/{sid}").status_code == 404 and store.get_conversation(sid) is None
     assert alice.post("/api/sessions", json={"agent": "nobody"}).status_code == 404
     assert alice.post("/api/sessions", json={"title": 5}).status_code == 422
+    digits = alice.post("/api/sessions", json={"session_uuid": "42"})
+    assert digits.status_code == 422 and digits.json()["detail"][0]["loc"] == ["body", "session_uuid"]
+    assert alice.ok("post", "/api/sessions", 201, json={"session_uuid": "chat-42"})["session_uuid"] == "chat-42"
 
 
 def test_messages_are_paged_added_edited_deleted_and_cleared(alice, store):

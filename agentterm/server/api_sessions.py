@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentterm.models import to_iso
 from agentterm.server.api_common import Caller, decode_cursor, encode_cursor, store_errors
@@ -25,6 +25,14 @@ class SessionCreate(BaseModel):
     tags: list[str] | None = None
     session_uuid: str | None = Field(default=None, min_length=1, max_length=200,
                                      description="The /v1 session_id to give it; none: a new sess_... id.")
+
+    @field_validator("session_uuid")
+    @classmethod
+    def _not_an_id(cls, value: str | None) -> str | None:
+        # /v1 reads a number as a session's id: a key of digits would hide the session with that id.
+        if value is not None and (value.strip().isdigit() or not value.isprintable()):
+            raise ValueError("must be printable and not all digits (a number is a session's id)")
+        return value
 
 
 class SessionPatch(BaseModel):
