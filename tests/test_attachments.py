@@ -146,3 +146,13 @@ def test_completions_list_a_folder_bounded(tmp_path):
     assert completions("src/m", tmp_path, limit=1) == ["src/main.py"]
     assert completions("", tmp_path) == ["setup.cfg", "src/"]
     assert completions("../", tmp_path) == [] and completions("a\x1b", tmp_path) == []
+
+
+def test_a_wall_of_references_is_bounded_and_refused(tmp_path):
+    for n in range(30):
+        (tmp_path / f"f{n}.txt").write_text("x")
+    text = " ".join(f"@f{n}.txt" for n in range(30)) + " @a.txt" * 100_000
+    paths = references(text)
+    assert len(paths) == 21
+    with pytest.raises(AttachmentError, match="more than 20 files"):
+        attach(text, paths, tmp_path, None)

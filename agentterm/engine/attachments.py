@@ -35,6 +35,7 @@ VISION_MODELS = re.compile(
     r"|gemini|llava|bakllava|-vision|vision-|vl\b|-vl|pixtral|gemma3|minicpm-v|moondream|llama-?4",
     re.IGNORECASE)
 BINARY_SNIFF = 8192
+MAX_FILES = 20  # files one message may attach
 
 
 class AttachmentError(Exception):
@@ -63,10 +64,14 @@ def references(text: str) -> list[str]:
     """The `@path` words of a prompt that name files: those that look like a path (a / or a .
     in them, or a ~ first) or that exist; `@alice` stays a word. Each once, in order."""
     found: list[str] = []
+    seen: set[str] = set()
     for match in REFERENCE.finditer(text):
         path = match.group(1).rstrip(TRAILING) or match.group(1)
-        if path in found:
+        if path in seen:
             continue
+        seen.add(path)
+        if len(found) > MAX_FILES:
+            break  # attach() refuses this many; a pasted wall of @words costs no more
         if "/" in path or "." in path or path.startswith("~") or os.path.lexists(_safe(path) or "\0"):
             found.append(path)
     return found
@@ -206,6 +211,9 @@ def attach(typed: str, paths: list[str], base: Path, settings: Any) -> tuple[str
     """
     if not paths:
         return typed, None
+    if len(paths) > MAX_FILES:
+        raise AttachmentError(f"The prompt names more than {MAX_FILES} files; attach at most {MAX_FILES} a "
+                              "message. Nothing was sent.")
     max_bytes = int(getattr(settings, "max_attachment_bytes", 256 * 1024))
     max_image = int(getattr(settings, "max_image_bytes", 5 * 1024 * 1024))
     items = [read_attachment(path, base, max_bytes=max_bytes, max_image_bytes=max_image) for path in paths]
