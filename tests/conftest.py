@@ -36,15 +36,17 @@ def db_path(tmp_path) -> Path:
     return tmp_path / "data" / "agentterm.db"
 
 
-# The store's own suite (tests/test_store_*.py) runs on both backends: the same tests, the
-# `store` fixture opened on an SQLite file and on a PostgreSQL database of its own. A test of
-# something only SQLite has (PRAGMAs, its trace callback, its file) is marked sqlite_only.
+# The store's own suite (tests/test_store_*.py, and store tests elsewhere marked both_backends)
+# runs on both backends: the same tests, the `store` fixture opened on an SQLite file and on a
+# PostgreSQL database of its own. A test of something only SQLite has (PRAGMAs, its trace
+# callback, its file) is marked sqlite_only.
 BACKENDS = ("sqlite", "postgres")
 
 
 def pytest_generate_tests(metafunc):
     module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    if "backend" in metafunc.fixturenames and module.startswith("test_store"):
+    marked = metafunc.definition.get_closest_marker("both_backends") is not None
+    if "backend" in metafunc.fixturenames and (module.startswith("test_store") or marked):
         sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
         metafunc.parametrize("backend", ["sqlite"] if sqlite_only else BACKENDS)
 

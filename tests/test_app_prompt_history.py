@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.app_helpers import make_app, seed_conversation, settle, until
 from tests.openai_server import Complete, Stream
 
@@ -72,6 +74,7 @@ async def test_an_edited_recall_is_sent_and_becomes_the_newest(settings, store, 
         await until(pilot, lambda: prompt.text == "second here again")
 
 
+@pytest.mark.both_backends
 def test_the_store_s_history_skips_the_trash_and_repeats(store):
     other, this = seed(store)
     store.add_message(this.id, "user", "first here")
@@ -83,6 +86,7 @@ def test_the_store_s_history_skips_the_trash_and_repeats(store):
     assert store.prompt_history(this.id, 0) == []
 
 
+@pytest.mark.both_backends
 def test_a_prompt_with_attachments_is_recalled_as_typed_until_edited(store):
     other, this = seed(store)
     sent = store.add_message(this.id, "user", "look @a.py\n\nAttached file `a.py` (1 B):\n\n```\nx\n```",

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from tests.app_helpers import make_app, seed_conversation, settle
 
 LOCAL = "ada"  # `user` in the config: the app's and the CLI's user
@@ -39,6 +41,7 @@ def _config_with_user(config_path):
     config_path.write_text(f'user = "{LOCAL}"\n' + config_path.read_text())  # top level, before the tables
 
 
+@pytest.mark.both_backends
 def test_the_store_lists_only_what_the_local_user_sees(store):
     app_made, own, foreign, trashed = seed(store)
     assert {c.id for c in store.list_conversations(view="all", owner=LOCAL)} == {app_made.id, own.id}

@@ -33,7 +33,8 @@ class PromptHistoryMixin(StoreConnection):
         if len(rows) < limit:
             rows += self._query(
                 f"SELECT {COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                "WHERE m.role = 'user' AND m.conversation_id IS NOT ? AND c.deleted_at IS NULL "
+                # ids start at 1: coalesce(?, 0) is "no conversation" in SQL both backends read
+                "WHERE m.role = 'user' AND m.conversation_id <> coalesce(?, 0) AND c.deleted_at IS NULL "
                 "ORDER BY m.id DESC LIMIT ?",
                 [HISTORY_PROMPT_CHARS, conversation_id, limit],
             )
