@@ -143,6 +143,7 @@ async def test_an_answer_with_tries_counts_them_in_its_header(settings, store, c
     async with app.run_test(size=(120, 40)) as pilot:
         await opened(app, pilot, conversation.id)
         answer = view_of(app, "second try")
+        prompt_view = view_of(app, "q")
         header = str(answer.query_one(".message-header", Static).render())
         assert "[<] 2/3 [>]" in header
         assert "[<]" not in str(view_of(app, "q").query_one(".message-header", Static).render())
@@ -155,3 +156,36 @@ async def test_an_answer_with_tries_counts_them_in_its_header(settings, store, c
         await settle(pilot)
         third = view_of(app, "third try")
         assert "3/3" in str(third.query_one(".message-header", Static).render())
+        # Only the answer's view changed: the prompt's is the same widget, and the focus is on
+        # the new try, so < goes on browsing from there.
+        assert view_of(app, "q") is prompt_view
+        assert app.focused is third
+        await pilot.press("down", "up")
+        third.focus()
+        await pilot.press("less_than_sign")
+        await until(pilot, lambda: any(v.message.content == "second try"
+                                       for v in app.main_screen.chat_pane.chat_view.views))
+        assert store.shown_variant(prompt.id) == 2
+
+
+async def test_editing_the_last_prompt_keeps_its_answer_as_an_earlier_try(settings, store, client, server):
+    server.script(Stream("An answer to the edit."))
+    conversation = seed_conversation(store, "Last", THREE[:2], age=timedelta(hours=1))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await opened(app, pilot, conversation.id)
+        last = view_of(app, "second question")
+        await arm(pilot, last)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
+        assert "fork" not in app.screen.dialog_title
+        await pilot.press("ctrl+a", "ctrl+k", *"second, edited", "ctrl+s")
+        await until(pilot, lambda: "An answer to the edit." in contents(store, conversation.id),
+                    attempts=1000)
+        await until(pilot, lambda: not app.main_screen.chat_pane.streaming, attempts=1000)
+        assert open_id(app) == conversation.id  # in place, no fork
+        # The shown context: the edited prompt and its new answer; the old answer is a try.
+        assert [m.content for m in store.latest_messages(conversation.id, 10)] == [
+            "first question", "first answer", "second, edited", "An answer to the edit."]
+        assert store.variants(last.message.id) == [1, 2]
+        assert [m.content for m in store.variant_messages(last.message.id, 1)] == ["second answer"]

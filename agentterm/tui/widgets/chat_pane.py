@@ -473,7 +473,12 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
                         f" of {len(variants)}: no {'earlier' if step < 0 else 'later'} one.")
             return
         await self.astore.select_variant(message.reply_to, variants[index])
-        await self.chat_view.show(self.conversation, agent_name=self._agent_name())
+        rows = await self.astore.variant_messages(message.reply_to, variants[index])
+        shown_now = await self.chat_view.replace_turn(message.reply_to, rows, variants)
+        if shown_now is None:  # the turn is not in the window (scrolled away meanwhile): all anew
+            await self.chat_view.show(self.conversation, agent_name=self._agent_name())
+        else:
+            shown_now.focus()  # < and > again browse on
         self.notify(f"Answer {index + 1} of {len(variants)} (< and > browse them).")
 
     def _is_last_prompt(self, message: Message) -> bool:
@@ -544,7 +549,8 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         )
 
     def edit_prompt(self, message: Message) -> None:
-        """Edit the last prompt in a dialog, drop what came after it, and send it again."""
+        """Edit the last prompt in a dialog and answer it again: the answer it had stays, as an
+        earlier try (< and >), as `agentterm chats edit-prompt` keeps it; nothing is deleted."""
         from agentterm.tui.screens.text_prompt import TextPromptScreen
 
         if self.streaming:
@@ -554,10 +560,9 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         async def edited(text: str | None) -> None:
             if text is None or not text.strip() or self.conversation is None:
                 return
-            later = [m for m in self.store.latest_messages(message.conversation_id, 50)
+            later = [m for m in self.store.latest_messages(message.conversation_id, 200)
                      if m.id > message.id]
-            for other in later:
-                self.store.delete_message(other.id)
+            for other in later:  # out of view only: the new answer is a new try of this prompt
                 await self.chat_view.remove_message(other.id)
             updated = self.store.update_message(message.id, content=text, edited=True)
             await self.chat_view.remove_message(message.id)

@@ -291,6 +291,22 @@ class ChatView(VerticalScroll, can_focus=True):
         await self.remove_children(views[:-keep])
         self.has_earlier = True
 
+    async def replace_turn(self, reply_to: int, rows: list[Message],
+                           variants: list[int]) -> MessageView | None:
+        """Show another try of the answer to `reply_to` in place of the one shown: only its
+        views change (switching costs the same in a conversation of any length). The first new
+        view, or None when the answer is not in the window."""
+        old = [view for view in self.views
+               if view.message.reply_to == reply_to and view.message.role != "user"]
+        if not old:
+            return None
+        tries = {reply_to: variants} if len(variants) > 1 else {}
+        new = [self._view(message, None, tries) for message in shown(rows)]
+        if new:
+            await self.mount_all(new, before=old[0])
+        await self.remove_children(old)
+        return new[0] if new else None
+
     async def remove_message(self, message_id: int) -> None:
         if (view := self.view_for(message_id)) is not None:
             await view.remove()
