@@ -147,3 +147,16 @@ def test_a_message_window_walks_the_context_index(pg_url):
     found = plan(pg_url, f"SELECT id FROM messages WHERE {CONTEXT} ORDER BY id DESC LIMIT 50", [1])
     assert re.search(r"Index (Only )?Scan Backward using messages_context", found), found
     assert "Sort" not in found, found
+
+
+def test_a_role_that_may_not_create_tables_opens_a_current_store(pg_cluster, pg_url):
+    """A team member's role reads and writes rows but cannot change the schema (docs/postgres.md)."""
+    Store(pg_url).close()
+    database = pg_url.rsplit("/", 1)[1]
+    pg_cluster.admin("DO $$ BEGIN CREATE ROLE member_nocreate LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    pg_cluster.admin("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO member_nocreate;"
+                     " GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO member_nocreate", dbname=database)
+    with Store(pg_cluster.url(database, user="member_nocreate")) as store:
+        conversation = store.create_conversation(title="From a member")
+        assert store.get_conversation(conversation.id).title == "From a member"
+        assert store.schema_version() == migrations.latest_version()

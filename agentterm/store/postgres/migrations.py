@@ -73,10 +73,13 @@ def apply_migrations(conn: Any, target: int | None = None) -> list[int]:
     The caller owns the transaction (PostgreSQL's DDL is transactional: all or nothing).
     """
     target = latest_version() if target is None else target
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL UNIQUE, applied_at text)"
-    )
+    if schema_version(conn) >= target:
+        return []  # nothing to do: a member role, which may not create tables, opens it so
+    if not has_migrations_table(conn):
+        conn.execute(
+            "CREATE TABLE migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL UNIQUE, applied_at text)"
+        )
     applied = []
     for version in range(schema_version(conn) + 1, target + 1):
         MIGRATIONS[version - 1](conn)
