@@ -188,4 +188,6 @@ async def test_editing_the_last_prompt_keeps_its_answer_as_an_earlier_try(settin
         assert [m.content for m in store.latest_messages(conversation.id, 10)] == [
             "first question", "first answer", "second, edited", "An answer to the edit."]
         assert store.variants(last.message.id) == [1, 2]
+        new = view_of(app, "An answer to the edit.")
+        await until(pilot, lambda: "[<] 2/2 [>]" in str(new.query_one(".message-header", Static).render()))
         assert [m.content for m in store.variant_messages(last.message.id, 1)] == ["second answer"]

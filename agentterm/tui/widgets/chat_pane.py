@@ -376,9 +376,18 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         if (view := self.chat_view.view_for(message.id)) is not None:
             await view.finish(message)
         elif self._current(message.conversation_id):
-            await self.chat_view.add_message(message)
+            view = await self.chat_view.add_message(message)
+        if view is not None and message.reply_to is not None and message.variant > 1:
+            await self._count_tries(view, message)
         if message.status == "complete":
             self._answered = message.conversation_id  # titled once the turn is over
+
+    async def _count_tries(self, view: MessageView, message: Message) -> None:
+        """A new try of an answer says which of how many it is ("2/2"), as on opening."""
+        tries = await self.astore.variants(message.reply_to)
+        if len(tries) > 1 and message.variant in tries and view.is_attached:
+            view.place = (tries.index(message.variant) + 1, len(tries))
+            view.refresh_message(view.message)
 
     async def on_chat_pane_reply_failed(self, event: ReplyFailed) -> None:
         message = event.message
