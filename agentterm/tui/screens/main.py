@@ -11,6 +11,7 @@ from textual.widgets import ContentSwitcher
 from agentterm.models import Agent, Conversation
 from agentterm.tui.keymap import key_label
 from agentterm.tui.screens.conversation_actions import ConversationActions
+from agentterm.tui.screens.store_watch import StoreWatch
 from agentterm.tui.screens.fork_actions import ForkActions
 from agentterm.tui.screens.store_actions import StoreActions
 from agentterm.tui.widgets.chat_pane import ChatPane
@@ -20,7 +21,7 @@ from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.home import Home
 
 
-class MainScreen(StoreActions, ForkActions, ConversationActions, Screen[None]):
+class MainScreen(StoreActions, ForkActions, ConversationActions, StoreWatch, Screen[None]):
     """Routes the widgets' requests to the store and back; the actions are in ConversationActions."""
 
     # Below 100 columns the sidebar narrows, so an 80-column terminal keeps a usable chat.
@@ -80,6 +81,7 @@ class MainScreen(StoreActions, ForkActions, ConversationActions, Screen[None]):
             self.notify(f"Purged {purged} conversation(s) in the trash for over {days} days.")
             self.home.refresh_home()  # it was mounted (and counted the trash) before this
         self.sidebar.refresh_list()
+        self.start_store_watch()
         open_agent = self.app.open_agent
         if open_agent:
             agent = self.store.get_agent_by_name(open_agent)

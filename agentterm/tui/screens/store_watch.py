@@ -1,0 +1,67 @@
+"""Mixed into MainScreen: on a shared store (PostgreSQL), what other machines write, seen within 2 s.
+
+Every second one small query (off the event loop) reads a change token: the number of
+conversations and the newest activity among them, which every new conversation and message moves.
+When it moves, the sidebar is read again, and the open conversation too when it is the one that
+changed and this app is not writing its answer; an answer another machine is streaming there is
+then followed as it grows (foreign_answer.py). A SQLite file has one machine: no watch there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WATCH_EVERY = 1.0
+
+
+def change_token(store, conversation_id: int | None) -> tuple:
+    row = store._one("SELECT count(*) AS n, max(last_activity_at) AS latest FROM conversations")
+    opened = None
+    if conversation_id is not None:
+        opened = store._one("SELECT message_count, last_activity_at, title FROM conversations WHERE id = ?",
+                            [conversation_id])
+    return (row["n"], row["latest"]), (tuple(opened.values()) if opened else None)
+
+
+class StoreWatch:
+    _watch_token: Any = None
+    _watch_busy = False
+
+    def start_store_watch(self) -> None:
+        screen: Any = self
+        if getattr(screen.app.store, "backend", "sqlite") != "postgres":
+            return
+        screen.set_interval(WATCH_EVERY, screen._check_store, name="store-watch")
+
+    async def _check_store(self) -> None:
+        screen: Any = self
+        if self._watch_busy:
+            return  # a slow server: one question at a time
+        self._watch_busy = True
+        try:
+            pane = screen.chat_pane
+            cid = pane.conversation.id if pane.conversation is not None else None
+            try:
+                token = await screen.app.astore.run(change_token, screen.app.store, cid)
+            except Exception:  # noqa: BLE001 - a server gone for a moment: the next tick asks again
+                return
+            before, self._watch_token = self._watch_token, (cid, token)
+            if before is None:
+                # What another machine wrote between the sidebar's first read and this one.
+                screen.sidebar.refresh_list()
+                return
+            if before == (cid, token):
+                return
+            if before[1][0] != token[0]:
+                screen.sidebar.refresh_list()
+            # A conversation opened since the last tick is read once more: what was written
+            # between its opening and this tick.
+            if cid is not None and (before[0] != cid or before[1][1] != token[1]) \
+                    and pane.streaming_conversation != cid:
+                pane.post_message(pane.ForeignAnswerChanged(cid))
+                if not any(w.group == "foreign-answer" and not w.is_finished for w in screen.app.workers):
+                    messages = await screen.app.astore.latest_messages(cid, 1)
+                    if messages and messages[-1].status == "streaming":
+                        pane._watch_foreign_answer(cid)
+        finally:
+            self._watch_busy = False
