@@ -95,6 +95,17 @@ def test_an_unknown_agent_is_one_clear_line(run):
     assert "no agent named 'Nobody'" in result.stderr
 
 
+def test_an_id_beyond_64_bits_is_not_found_and_a_number_too_large_to_store_is_one_line(run):
+    huge = "9" * 23  # sqlite3 raises OverflowError for it
+    for args in (["chats", "show", huge], ["chats", "rm", huge], ["chats", "rm-message", huge],
+                 ["tokens", "revoke", huge]):
+        result = run(*args, check=False)
+        assert result.returncode != 0 and "no " in result.stderr.lower(), result.stderr
+        assert "bug" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = run("agents", "edit", "Assistant", "--max-tokens", huge, check=False)
+    assert result.returncode != 0 and "too large" in result.stderr and "bug" not in result.stderr
+
+
 def test_model_text_escape_sequences_never_reach_the_terminal(run, server):
     server.script(Stream(text="safe\x1b]52;c;ZXZpbA==\x07 text\x1b[2J\x9b31m done", chunk_size=3))
     result = run("ask", "--no-title", "hi")

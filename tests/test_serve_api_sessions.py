@@ -169,3 +169,14 @@ def test_a_session_answers_only_through_an_agent_its_user_may_use(live, store): 
     refused = bob.post("/api/sessions/conversation", json={**talk, "session_id": bare["id"]})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "no_agent"
     assert store.get_conversation(bare["id"]).message_count == 0
+
+
+def test_an_id_beyond_64_bits_is_a_404_not_a_500(alice):
+    huge = "9" * 23  # sqlite3 raises OverflowError for it
+    for path in (f"/api/sessions/{huge}", f"/api/sessions/{huge}/messages", f"/api/agents/{huge}",
+                 f"/api/agents/{huge}/versions"):
+        answer = alice.get(path)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text)
+    answer = alice.post("/v1/chat/completions", json={"model": AGENT, "session_id": huge,
+                                                       "messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 200, answer.text  # a new session under that key

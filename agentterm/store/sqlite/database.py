@@ -16,6 +16,31 @@ from agentterm.store.port import SQLITE, Params
 from agentterm.store.sqlite import migrations
 
 BUSY_TIMEOUT_SECONDS = 5.0
+INTEGER_RANGE = range(-(2**63), 2**63)
+
+
+def _readable(params: Params) -> Params:
+    """sqlite3 raises OverflowError for an int beyond 64 bits (`chats show 99999999999999999999`,
+    GET /api/sessions/99999999999999999999). As a float it compares as the number it is: no
+    row's id equals it, every id is below it, so a lookup finds nothing and says so."""
+    if isinstance(params, dict):
+        return {k: _fit(v) for k, v in params.items()}
+    return [_fit(v) for v in params]
+
+
+def _fit(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value not in INTEGER_RANGE:
+        return float(value)
+    return value
+
+
+def _storable(params: Params) -> None:
+    """A number beyond 64 bits cannot be stored: one line, not sqlite3's OverflowError."""
+    values = params.values() if isinstance(params, dict) else params
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool) and value not in INTEGER_RANGE:
+            raise StoreError(f"The number {value} is too large for the store (the largest is "
+                             f"{2**63 - 1}): give a smaller one.")
 
 
 class SqliteDatabase:
@@ -234,7 +259,7 @@ class SqliteDatabase:
         """Rows as dicts, letting sqlite3's errors through (search needs to see FTS5's)."""
         # The lock keeps another thread's read out of a write transaction in progress.
         with self.lock:
-            cursor = self.conn.execute(sql, params)
+            cursor = self.conn.execute(sql, _readable(params))
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row)) for row in cursor]
 
@@ -253,9 +278,10 @@ class SqliteDatabase:
             if self.fault is not None:
                 rows = list(rows)
                 self.fault(sql, rows)
-            self.conn.executemany(sql, rows)
+            self.conn.executemany(sql, (_storable(row) or row for row in rows))
 
     def _run(self, sql: str, params: Params) -> sqlite3.Cursor:
+        _storable(params)
         return self._execute(sql, params if isinstance(params, dict) else tuple(params))
 
     def _execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
