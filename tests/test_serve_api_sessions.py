@@ -180,3 +180,20 @@ def test_an_id_beyond_64_bits_is_a_404_not_a_500(alice):
     answer = alice.post("/v1/chat/completions", json={"model": AGENT, "session_id": huge,
                                                        "messages": [{"role": "user", "content": "hi"}]})
     assert answer.status_code == 200, answer.text  # a new session under that key
+
+
+def test_a_session_key_a_header_cannot_carry_is_a_422_before_any_turn(alice, store):
+    before = store.count_conversations()
+    hi = [{"role": "user", "content": "hi"}]
+    for key in ("a\u202eb", "日本", "x" * 201, "tab\there"):
+        answer = alice.post("/v1/chat/completions", json={"model": AGENT, "session_id": key, "messages": hi})
+        assert answer.status_code == 422, (key[:20], answer.status_code, answer.text[:200])
+        assert answer.json()["detail"][0]["loc"] == ["body", "session_id"]
+        made = alice.post("/api/sessions", json={"agent": AGENT, "session_uuid": key})
+        assert made.status_code == 422, (key[:20], made.status_code)
+    answer = alice.post("/v1/chat/completions", json={"model": AGENT, "messages": hi},
+                        headers={"X-Session-ID": "caf\u00e9".encode("latin-1")})  # not ASCII: the same rule as the body's
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["header", "x-session-id"]
+    assert store.count_conversations() == before  # nothing answered and lost behind a 500
+    assert alice.ok("post", "/v1/chat/completions", json={"model": AGENT, "session_id": "ok-key_1.2",
+                                                         "messages": hi})["session_id"] == "ok-key_1.2"

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentterm.models import to_iso
 from agentterm.server.api_common import Caller, decode_cursor, encode_cursor, store_errors
+from agentterm.server.chat import SESSION_KEY_RULE, header_safe
 from agentterm.server.errors import APIError
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -30,8 +31,8 @@ class SessionCreate(BaseModel):
     @classmethod
     def _not_an_id(cls, value: str | None) -> str | None:
         # /v1 reads a number as a session's id: a key of digits would hide the session with that id.
-        if value is not None and (value.strip().isdigit() or not value.isprintable()):
-            raise ValueError("must be printable and not all digits (a number is a session's id)")
+        if value is not None and (value.strip().isdigit() or not header_safe(value)):
+            raise ValueError(f"{SESSION_KEY_RULE}, not all digits (a number is a session's id)")
         return value
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentterm.server.app import Parts, parts_of, user_of
 from agentterm.server.errors import APIError, turn_error
@@ -17,6 +17,15 @@ from agentterm.server.turns import (answer_text, closed, split_turn, start_run, 
                                     usable)
 
 router = APIRouter(prefix="/v1", tags=["openai"])
+# The key goes back in the X-Session-ID header: a character a header cannot carry (U+202E, a CJK
+# name) or a key of megabytes failed the answer after the turn had run (a bare 500).
+SESSION_KEY_LENGTH = 200
+SESSION_KEY_RULE = (f"must be at most {SESSION_KEY_LENGTH} printable ASCII characters"
+                    " (it comes back in the X-Session-ID header)")
+
+
+def header_safe(key: str) -> bool:
+    return len(key) <= SESSION_KEY_LENGTH and all("!" <= ch <= "~" for ch in key)
 
 
 class ChatRequest(BaseModel):
@@ -26,7 +35,14 @@ class ChatRequest(BaseModel):
     messages: list[dict[str, Any]]
     stream: bool = False
     stream_options: dict[str, Any] | None = None
-    session_id: str | None = None
+    session_id: str | None = Field(default=None, max_length=SESSION_KEY_LENGTH)
+
+    @field_validator("session_id")
+    @classmethod
+    def _header_safe(cls, value: str | None) -> str | None:
+        if value is not None and not header_safe(value):
+            raise ValueError(SESSION_KEY_RULE)
+        return value
 
 
 async def _conversation(parts: Parts, user: str, agent, session: str | None, history: list[dict]):
@@ -53,6 +69,11 @@ async def _conversation(parts: Parts, user: str, agent, session: str | None, his
 async def chat_completions(body: ChatRequest, request: Request,
                            x_session_id: str | None = Header(default=None)):
     parts, user = parts_of(request), user_of(request)
+    if x_session_id is not None and not header_safe(x_session_id):
+        from fastapi.exceptions import RequestValidationError
+
+        raise RequestValidationError([{"type": "value_error", "loc": ["header", "x-session-id"],
+                                       "msg": SESSION_KEY_RULE, "input": x_session_id[:SESSION_KEY_LENGTH]}])
     agent = usable(await parts.astore.visible_agent(user, body.model, parts.local_user), body.model)
     history, prompt = split_turn(body.messages)
     if not body.stream:
