@@ -160,3 +160,22 @@ def test_a_role_that_may_not_create_tables_opens_a_current_store(pg_cluster, pg_
         conversation = store.create_conversation(title="From a member")
         assert store.get_conversation(conversation.id).title == "From a member"
         assert store.schema_version() == migrations.latest_version()
+
+
+def test_a_writer_whose_clock_runs_behind_is_not_taken_for_dead(pg_url, monkeypatch):
+    """Two machines' clocks differ: the store writes the server's time, so a live answer written
+    from a machine 30 s behind does not look 30 s stale to another machine opening the store."""
+    from datetime import timedelta
+
+    from agentterm.store import connection
+
+    real = connection.utcnow
+    monkeypatch.setattr(connection, "utcnow", lambda: real() - timedelta(seconds=30))
+    with Store(pg_url) as writer:  # the machine running behind
+        conversation = writer.create_conversation()
+        writer.add_message(conversation.id, "user", "Go on")
+        answer = writer.add_message(conversation.id, "assistant", "Still going", status="streaming")
+        writer.heartbeat(answer.id)
+        monkeypatch.setattr(connection, "utcnow", real)
+        with Store(pg_url) as other:  # opening recovers what is dead: this is not
+            assert other.get_message(answer.id).status == "streaming"

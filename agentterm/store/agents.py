@@ -12,8 +12,6 @@ from agentterm.models import (
     AgentUsage,
     AgentVersion,
     from_iso,
-    to_iso,
-    utcnow,
 )
 from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import StoreError, ValidationError
@@ -72,7 +70,7 @@ class AgentsMixin(StoreConnection):
 
     def _insert_agent(self, clean: dict[str, Any]) -> int:
         """Insert an agent and its first version; its id."""
-        now, version = to_iso(utcnow()), 1
+        now, version = self._now_iso(), 1
         row = dict(zip(AGENT_FIELDS, _agent_row_values(clean), strict=True))
         agent_id = self._insert(
             "agents", {**row, "version": version, "created_at": now, "updated_at": now}
@@ -121,7 +119,7 @@ class AgentsMixin(StoreConnection):
             if clean == before:
                 return current
             version = current.version + 1
-            now = to_iso(utcnow())
+            now = self._now_iso()
             assignments = ", ".join(f"{field} = ?" for field in AGENT_FIELDS)
             self._run(
                 f"UPDATE agents SET {assignments}, version = ?, updated_at = ? WHERE id = ?",
@@ -205,7 +203,7 @@ class AgentsMixin(StoreConnection):
                 self._run(
                     "UPDATE conversations SET deleted_at = coalesce(deleted_at, ?)"
                     " WHERE agent_id = ?",
-                    [to_iso(utcnow()), agent_id],
+                    [self._now_iso(), agent_id],
                 )
             # The foreign key unlinks the conversations (ON DELETE SET NULL).
             self._run("DELETE FROM agents WHERE id = ?", [agent_id])
@@ -220,7 +218,7 @@ class AgentsMixin(StoreConnection):
             self._run(
                 "INSERT INTO agent_allowed_tools (agent_id, tool_name, created_at)"
                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [agent_id, tool_name, to_iso(utcnow())],
+                [agent_id, tool_name, self._now_iso()],
             )
 
     def revoke_tool(self, agent_id: int, tool_name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,21 @@ class StoreConnection:
 
     path: Path | str
     _db: Database
+    # The database's clock minus ours (0 on SQLite): the times the store writes are the server's,
+    # so heartbeats and activity written from machines whose clocks differ still compare.
+    _clock_offset: timedelta = timedelta(0)
+
+    def _set_clock(self) -> None:
+        server = self._db.server_now()
+        if server is not None:
+            self._clock_offset = server - utcnow()
+
+    def _now(self) -> datetime:
+        """The time now as the store writes it: the database server's clock when it has one."""
+        return utcnow() + self._clock_offset
+
+    def _now_iso(self) -> str:
+        return to_iso(self._now())
 
     @property
     def backend(self) -> str:

@@ -8,9 +8,9 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from agentterm.models import Conversation, from_iso, to_iso, utcnow
+from agentterm.models import Conversation, from_iso, to_iso
 from agentterm.store.agents import agents_seen_by
-from agentterm.store.connection import StoreConnection, now_iso
+from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import GoneError, StoreError
 from agentterm.store.port import Dialect
 from agentterm.store.validation import clean_title
@@ -54,7 +54,7 @@ class ConversationsMixin(StoreConnection):
         """A new conversation; a title given here counts as automatic, so a generated one may
         replace it (only a rename by the user is kept over a generated title)."""
         title = clean_title(title)
-        now = to_iso(utcnow())
+        now = self._now_iso()
         with self._write():
             agent_name = self._require_agent(agent_id).name if agent_id is not None else None
             cid = self._insert("conversations", {
@@ -217,13 +217,13 @@ class ConversationsMixin(StoreConnection):
             )
 
     def archive(self, cid: int) -> None:
-        self._update_conversation(cid, "archived_at = coalesce(archived_at, ?)", [now_iso()])
+        self._update_conversation(cid, "archived_at = coalesce(archived_at, ?)", [self._now_iso()])
 
     def unarchive(self, cid: int) -> None:
         self._update_conversation(cid, "archived_at = NULL", [])
 
     def trash(self, cid: int) -> None:
-        self._update_conversation(cid, "deleted_at = coalesce(deleted_at, ?)", [now_iso()])
+        self._update_conversation(cid, "deleted_at = coalesce(deleted_at, ?)", [self._now_iso()])
 
     def restore(self, cid: int) -> None:
         self._update_conversation(cid, "deleted_at = NULL", [])
@@ -238,7 +238,7 @@ class ConversationsMixin(StoreConnection):
         """Delete for good what has been in the trash at least that many days (0: all of it)."""
         if older_than_days < 0:
             raise ValueError("older_than_days must not be negative")
-        cutoff = to_iso(utcnow() - timedelta(days=older_than_days))
+        cutoff = to_iso(self._now() - timedelta(days=older_than_days))
         with self._write():
             return self._run(
                 "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
@@ -248,13 +248,13 @@ class ConversationsMixin(StoreConnection):
     def trash_idle_ephemeral(self, idle_seconds: float) -> int:
         """Move to the trash the conversations the API made without a session id (ephemeral)
         that saw nothing for `idle_seconds`, unless an answer is streaming in one; how many."""
-        cutoff = to_iso(utcnow() - timedelta(seconds=idle_seconds))
+        cutoff = to_iso(self._now() - timedelta(seconds=idle_seconds))
         with self._write():
             return self._run(
                 "UPDATE conversations SET deleted_at = ? WHERE ephemeral = 1 AND deleted_at IS NULL"
                 " AND last_activity_at < ? AND NOT EXISTS (SELECT 1 FROM messages m"
                 " WHERE m.conversation_id = conversations.id AND m.status = 'streaming')",
-                [now_iso(), cutoff],
+                [self._now_iso(), cutoff],
             )
 
     def clear_messages(self, cid: int) -> int:

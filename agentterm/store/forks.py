@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentterm.models import Conversation
-from agentterm.store.connection import StoreConnection, now_iso
+from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import StoreError
 from agentterm.store.validation import clean_title
 
@@ -30,7 +30,7 @@ class ForksMixin(StoreConnection):
         `parent_id` and `forked_from_message_id`. Only the variants shown are copied, each as
         its prompt's only answer; a copy of an answer still streaming is interrupted.
         """
-        now = now_iso()
+        now = self._now_iso()
         with self._write():
             source = self._require_conversation(cid)
             row = self._one(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentterm.models import Conversation
-from agentterm.store.connection import StoreConnection, insert_sql, now_iso
+from agentterm.store.connection import StoreConnection, insert_sql
 from agentterm.store.errors import StoreError
 from agentterm.store.exports import checked_export, export_conversation
 from agentterm.store.importers import chatgpt_to_export, is_chatgpt_conversation, source_id
@@ -81,7 +81,7 @@ class ImportExportMixin(StoreConnection):
         return self.get_conversation(row["conversation_id"]) if row else None
 
     def _insert_import(self, head: dict, messages: list[dict], source: str) -> int:
-        now = now_iso()
+        now = self._now_iso()
         # json.dumps first: a RecursionError must come before any row is written.
         extras = [json.dumps(m["extra"]) for m in messages]
         agent = self.get_agent_by_name(head["agent_name"]) if head["agent_name"] else None

@@ -14,9 +14,8 @@ from agentterm.models import (
     Message,
     from_iso,
     to_iso,
-    utcnow,
 )
-from agentterm.store.connection import StoreConnection, now_iso
+from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import GoneError
 from agentterm.store.port import Dialect
 from agentterm.store.tool_calls import tool_call
@@ -79,7 +78,7 @@ class MessagesMixin(StoreConnection):
         """
         _check_message(role=role, status=status, content=content, extra=extra)
         _check_text("thinking", thinking)
-        now = now_iso()
+        now = self._now_iso()
         with self._write():
             self._touch_conversation(cid, now)
             superseded = 0
@@ -162,7 +161,7 @@ class MessagesMixin(StoreConnection):
             "thinking": thinking,
         }
         changes = {key: value for key, value in changes.items() if value is not None}
-        now = now_iso()
+        now = self._now_iso()
         if edited:
             changes["edited_at"] = now
         with self._write():
@@ -188,7 +187,7 @@ class MessagesMixin(StoreConnection):
             self._message_row(mid)
             self._run(
                 "UPDATE messages SET heartbeat_at = ? WHERE id = ? AND status = 'streaming'",
-                [now_iso(), mid],
+                [self._now_iso(), mid],
             )
 
     def _message_row(self, mid: int) -> dict:
@@ -278,7 +277,7 @@ class MessagesMixin(StoreConnection):
         approval or running are interrupted with their answer, or whenever their answer is not
         a live stream. Returns the number of answers marked.
         """
-        now = utcnow()
+        now = self._now()
         cutoff, ended = to_iso(now - STALE_AFTER), to_iso(now)
         with self._write():
             dead = self._run(

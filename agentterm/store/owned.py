@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentterm.models import Agent, Conversation, to_iso, utcnow
+from agentterm.models import Agent, Conversation
 from agentterm.store.connection import StoreConnection
 from agentterm.store.conversations import _SIDEBAR_ORDER, _conversation, conversation_columns
 from agentterm.store.users import _owned
@@ -51,7 +51,7 @@ class OwnedMixin(StoreConnection):
                 self._run(
                     f"UPDATE conversations SET deleted_at = coalesce(deleted_at, ?)"
                     f" WHERE agent_id = ? AND {mine}",
-                    [to_iso(utcnow()), agent_id, *params],
+                    [self._now_iso(), agent_id, *params],
                 )
             self.delete_agent(agent_id, keep_conversations=True)
 

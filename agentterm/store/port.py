@@ -79,6 +79,9 @@ class Database(Protocol):
         """Ids of the conversations `where` keeps whose title or newest `limit` matching
         messages match (see SearchMixin.matching_conversations)."""
 
+    def server_now(self) -> Any:
+        """The server's clock (an aware datetime), or None for a local file."""
+
     def schema_version(self) -> int: ...
 
     def latest_version(self) -> int:

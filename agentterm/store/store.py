@@ -58,6 +58,7 @@ class Store(
             self._db = SqliteDatabase(target)
         self.path = self._db.label
         try:
+            self._set_clock()
             self._db.prepare(self._seed)
             self.recover_interrupted()
         except BaseException:

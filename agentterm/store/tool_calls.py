@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentterm.models import TOOL_CALL_STATUSES, ToolCall, from_iso
-from agentterm.store.connection import StoreConnection, now_iso
+from agentterm.store.connection import StoreConnection
 
 
 class ToolCallsMixin(StoreConnection):
@@ -30,7 +30,7 @@ class ToolCallsMixin(StoreConnection):
                              ("tool", tool), ("arguments", arguments)):
             if not isinstance(value, str):
                 raise ValueError(f"{label} must be text")
-        now = now_iso()
+        now = self._now_iso()
         with self._write():
             message = self._message_row(message_id)
             row = {
@@ -76,7 +76,7 @@ class ToolCallsMixin(StoreConnection):
         for key, value in changes.items():
             if not isinstance(value, str):
                 raise ValueError(f"{key} must be text")
-        now = now_iso()
+        now = self._now_iso()
         if started:
             changes["started_at"] = now
         if ended:

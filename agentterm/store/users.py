@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from agentterm.models import Agent, Conversation
-from agentterm.store.connection import StoreConnection, now_iso
+from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import StoreError
 
 TOKEN_PREFIX = "at_"
@@ -34,7 +34,7 @@ class UsersMixin(StoreConnection):
         with self._write():
             row = self._one("SELECT * FROM users WHERE name = ?", [name])
             if row is None:
-                self._run("INSERT INTO users (name, created_at) VALUES (?, ?)", [name, now_iso()])
+                self._run("INSERT INTO users (name, created_at) VALUES (?, ?)", [name, self._now_iso()])
                 row = self._one("SELECT * FROM users WHERE name = ?", [name])
         return row
 
@@ -47,7 +47,7 @@ class UsersMixin(StoreConnection):
             owner = self.get_or_create_user(user)
             token_id = self._insert("tokens", {
                 "user_id": owner["id"], "name": name.strip(), "token_hash": hash_token(token),
-                "prefix": token[:8], "created_at": now_iso(),
+                "prefix": token[:8], "created_at": self._now_iso(),
             })  # fmt: skip
         return token, self._token_row(token_id)
 
@@ -71,7 +71,7 @@ class UsersMixin(StoreConnection):
             return None
         # Recorded to the minute: a write on every request would serialise a busy server's
         # requests on the store's one writer for a figure nobody reads closer than that.
-        now = now_iso()
+        now = self._now_iso()
         if (row["last_used_at"] or "")[:16] != now[:16]:
             with self._write():
                 self._run("UPDATE tokens SET last_used_at = ? WHERE id = ?", [now, row["id"]])
@@ -95,7 +95,7 @@ class UsersMixin(StoreConnection):
         with self._write():
             self._run(
                 "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
-                [now_iso(), rows[0]["id"]],
+                [self._now_iso(), rows[0]["id"]],
             )
         return self._token_row(rows[0]["id"])
 

@@ -101,6 +101,10 @@ class PostgresDatabase:
                     f"{_first_line(error)}. It was rolled back: the database is as it was."
                 ) from error
 
+    def server_now(self) -> Any:
+        """The server's clock, half a round trip late at most (loopback: well under 1 ms)."""
+        return self.query("SELECT now() AS now")[0]["now"]
+
     def schema_version(self) -> int:
         with self.lock, self._connection() as conn:
             return migrations.schema_version(conn)

@@ -160,6 +160,9 @@ class SqliteDatabase:
                     "It was rolled back: the file is as it was."
                 ) from error
 
+    def server_now(self) -> None:
+        return None  # one machine: its own clock
+
     def schema_version(self) -> int:
         return migrations.schema_version(self.conn)
 
