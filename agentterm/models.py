@@ -156,6 +156,10 @@ class Conversation:
     model: str | None = None
     provider: str | None = None
     instructions_override: str | None = None
+    # The first message sent to the model (None: all); older turns were dropped or summarised,
+    # and are kept and shown. context_cut_at: the newest message when that was decided.
+    context_from: int | None = None
+    context_cut_at: int | None = None
 
     @property
     def display_title(self) -> str:

@@ -8,13 +8,16 @@ from textual.style import Style
 
 from agentterm.tui.screens.agent_picker import AgentPickerScreen
 from agentterm.tui.screens.confirm import ChoiceScreen
+from agentterm.tui.widgets.chat_header import ChatHeader
 from agentterm.tui.widgets.status_line import StatusLine
 from tests.app_helpers import make_app, seed_conversation, settle, until
 from tests.openai_server import Complete, Stream
 
 
 def status_text(app) -> str:
-    return str(app.main_screen.chat_pane.query_one(StatusLine).render())
+    """What the pane says of its agent and model (the header) and of now (the status line)."""
+    pane = app.main_screen.chat_pane
+    return f"{pane.query_one(ChatHeader).render()} {pane.query_one(StatusLine).render()}"
 
 
 def click_actions(widget) -> list[str]:

@@ -25,9 +25,9 @@ FIRST_FRAME_WIDGETS = 45
 # at the purge's first touch, as it does on every start of a store opened from disk).
 START_STATEMENTS = 13
 # Opening: the conversation, its agent, the newest WINDOW messages, whether there are earlier
-# ones, the tries of their answers (the headers' "2/3"), the sidebar's page. Never one statement
-# per message.
-OPEN_STATEMENTS = 6
+# ones, the tries of their answers (the headers' "2/3"), the sidebar's page, the header's context
+# meter (one aggregate). Never one statement per message.
+OPEN_STATEMENTS = 7
 
 
 class Statements:

@@ -26,6 +26,13 @@ def register(commands, common) -> None:
                              "(the latest conversation unless --conversation names one)")
     parser.add_argument("-y", "--yes", action="store_true",
                         help="allow every tool call of this run without asking")
+    room = parser.add_mutually_exclusive_group()
+    room.add_argument("--drop-oldest", dest="overflow", action="store_const", const="drop",
+                      help="when the request would not fit the model's window, leave the oldest turns "
+                           "out of what is sent (they stay in the conversation)")
+    room.add_argument("--compact", dest="overflow", action="store_const", const="compact",
+                      help="when it would not fit, have the model summarise the oldest turns into one "
+                           "message, sent in their place (they stay in the conversation)")
     parser.set_defaults(handler=run)
 
 
@@ -116,7 +123,8 @@ async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, 
     try:
         turn = run_turn(ctx.store, ctx.client, conversation_id, prompt, mode=mode, model=ctx.args.model,
                         tools=tools, auto_approve=ctx.args.yes,
-                        max_steps=getattr(ctx.settings, "max_steps", 20), extra=extra)
+                        max_steps=getattr(ctx.settings, "max_steps", 20), extra=extra,
+                        overflow=getattr(ctx.args, "overflow", None) or "refuse")
         async with aclosing(turn) as events:
             async for event in events:
                 await printer.show(event)

@@ -72,6 +72,11 @@ class TurnPrinter:
                 if not self.text_seen:
                     self.empty = ("the model's answer holds no text" +
                                   (" (only its thinking)." if getattr(event.message, "thinking", "") else "."))
+        elif isinstance(event, engine.ContextCut):
+            how = (f"summarised into message {event.summary.id}" if event.summary is not None
+                   else "left out of what is sent")
+            self._line(f"the {event.dropped} oldest turn(s) did not fit the model's window: {how}; "
+                       "they stay in the conversation.")
         elif isinstance(event, engine.AnswerFailed):
             self.failure = event.error
 
@@ -122,7 +127,12 @@ class TurnPrinter:
         from agentterm.llm.errors import one_line
 
         message = getattr(error, "message", None) or one_line(f"{type(error).__name__}: {error}")
-        raise CliError(message, getattr(error, "hint", ""))
+        hint = getattr(error, "hint", "")
+        fit = getattr(error, "fit", None)
+        if getattr(error, "code", "") == "context_full" and fit is not None and fit.possible:
+            hint = ("Nothing was stored or sent. Run it again with --drop-oldest or --compact "
+                    "(nothing is deleted either way).")
+        raise CliError(message, hint)
 
 
 async def read_from_terminal(path: str, question: str) -> str:

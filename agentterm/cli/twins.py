@@ -37,6 +37,9 @@ TWINS: dict[str, str | tuple[str, str]] = {
     "app.agents": "agents list",
     "edit_agent": "agents edit NAME",
     "resume_agent": "agents resume NAME",
+    "switch_model": "chats override ID --model MODEL --provider NAME",
+    "instructions": "chats override ID --instructions TEXT",
+    "open_parent": "chats show ID",  # a fork's show names its parent and the command to show it
     "stop": (APP_ONLY, "ctrl+c stops `agentterm ask`; the partial answer is kept"),
     "previous_conversation": (APP_ONLY, "moving through the sidebar"),
     "next_conversation": (APP_ONLY, "moving through the sidebar"),
@@ -53,6 +56,8 @@ TWINS: dict[str, str | tuple[str, str]] = {
     "app.search": "chats search QUERY",
     "app.toggle_sidebar": (APP_ONLY, "layout"),
     "app.rename": "chats rename ID TITLE",
+    "app.switch_model": "chats override ID --model MODEL --provider NAME",
+    "app.instructions": "chats override ID --instructions TEXT",
     "app.delete": "chats rm ID",
     "app.edit_agent": "agents edit NAME",  # (app.agents, the key, is the palette's entry above)
     "app.stop": (APP_ONLY, "ctrl+c stops `agentterm ask`; the partial answer is kept"),

@@ -50,7 +50,8 @@ _STORE_KEYS = ("location", "password_cmd")
 _SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout", "requests_per_minute",
                "streams_per_token")
 _PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout",
-                  "vision")
+                  "vision", "context_window", "input_price", "output_price", "models")
+_MODEL_KEYS = ("context_window", "input_price", "output_price")
 _NO_KEYS_HERE = (
     "API keys are never stored in the config: use api_key_env (the name of an environment "
     'variable holding the key, e.g. "OPENAI_API_KEY") or api_key_cmd (a command that prints '
@@ -206,6 +207,8 @@ class Checker(MCPChecks):
             timeout=self.timeout(body, prefix),
             title_timeout=self.timeout(body, prefix, "title_timeout", DEFAULT_TITLE_TIMEOUT),
             vision=self.flag(body, "vision", f"{prefix}.vision"),
+            **self.model_figures(body, prefix),
+            models=self.models(body.get("models", {}), prefix),
         )
 
     def flag(self, table: Mapping[str, Any], name: str, dotted: str) -> bool | None:
@@ -214,6 +217,37 @@ class Checker(MCPChecks):
         if not isinstance(table[name], bool):
             raise self.fail(dotted, f"must be true or false, got {_show(table[name])}")
         return table[name]
+
+    def model_figures(self, body: dict[str, Any], prefix: str) -> dict[str, Any]:
+        """context_window (a whole number of tokens, 256 or more) and the prices (0 or more)."""
+        figures: dict[str, Any] = {}
+        if "context_window" in body:
+            value = body["context_window"]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 256:
+                raise self.fail(f"{prefix}.context_window",
+                                f"must be a whole number of tokens, 256 or more, got {_show(value)}")
+            figures["context_window"] = value
+        for key in ("input_price", "output_price"):
+            if key in body:
+                value = body[key]
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                        or value < 0:
+                    raise self.fail(f"{prefix}.{key}",
+                                    f"must be a price per million tokens, 0 or more, got {_show(value)}")
+                figures[key] = float(value)
+        return figures
+
+    def models(self, table: Any, prefix: str) -> dict[str, dict[str, Any]]:
+        if not isinstance(table, dict):
+            raise self.fail(f"{prefix}.models", f'must be a table of [{prefix}.models."NAME"] tables, got {_show(table)}')
+        models: dict[str, dict[str, Any]] = {}
+        for name, body in table.items():
+            dotted = f"{prefix}.models.{name}"
+            if not isinstance(body, dict):
+                raise self.fail(dotted, f"must be a table (context_window, input_price, output_price), got {_show(body)}")
+            self.check_keys(body, _MODEL_KEYS, prefix=f"{dotted}.")
+            models[name] = self.model_figures(body, dotted)
+        return models
 
     def base_url(self, body: dict[str, Any], prefix: str) -> str | None:
         url = self.string(body, "base_url", f"{prefix}.base_url")

@@ -101,6 +101,19 @@ class ProviderConfig:
     """Whether its models take images (content parts); None: known by the model's name
     (agentterm/engine/attachments.py VISION_MODELS, docs/attachments.md)."""
 
+    context_window: int | None = None
+    """Tokens its models take in one request (the header's meter, the fitting rule); None: a
+    table of known models (agentterm/engine/context.py), else no limit is known."""
+
+    input_price: float | None = None
+    """Price of a million prompt tokens, for the cost the header shows; None: not shown."""
+
+    output_price: float | None = None
+    """Price of a million answer tokens."""
+
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per model name: its own `context_window`, `input_price`, `output_price` over the above."""
+
     def __post_init__(self) -> None:
         self.command()  # registers the command's value as a secret before anything can print it
 

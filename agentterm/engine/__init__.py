@@ -19,6 +19,7 @@ from agentterm.engine.events import (
     ToolsUnavailable,
     UsageReported,
 )
+from agentterm.engine.fitting import ContextCut
 from agentterm.engine.model import ModelClient
 from agentterm.engine.prompt import CONTINUE_PROMPT, MAX_PROMPT_CHARS, prompt_not_text, prompt_too_long
 from agentterm.engine.request import request_messages
@@ -27,7 +28,7 @@ from agentterm.engine.turn import FLUSH_INTERVAL, MAX_STEPS, refuse_agent, run_t
 from agentterm.engine.writes import retry_pending
 
 __all__ = [
-    "AnswerFailed", "AnswerFinished", "AnswerStarted", "Approval", "ApprovalAsked", "CONTINUE_PROMPT",
+    "AnswerFailed", "AnswerFinished", "ContextCut", "AnswerStarted", "Approval", "ApprovalAsked", "CONTINUE_PROMPT",
     "EngineError", "Event", "FLUSH_INTERVAL", "MAX_PROMPT_CHARS", "MAX_STEPS", "ModelClient",
     "PromptStored", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady", "ToolCallRunning",
     "ToolCallStarted", "ToolResult", "ToolsUnavailable", "TurnRefused", "UsageReported", "auto_title", "cancel_title",

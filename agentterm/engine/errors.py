@@ -30,6 +30,8 @@ PROMPT_INVALID = "prompt_invalid"
 NO_IMAGES = "no_images"
 NOTHING_TO_ANSWER = "nothing_to_answer"
 STILL_STREAMING = "still_streaming"
+CONTEXT_FULL = "context_full"
+COMPACT_FAILED = "compact_failed"
 # ... and ended after the prompt was stored.
 STORE_FAILED = "store_failed"
 CONVERSATION_GONE = "conversation_gone"

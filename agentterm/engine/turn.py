@@ -25,6 +25,8 @@ from agentterm.engine.events import (
     ToolsUnavailable,
     UsageReported,
 )
+from agentterm.engine.context import Overflow, not_fitting_line
+from agentterm.engine.fitting import ContextCut, fit_for, make_room, sent_history, with_summary
 from agentterm.engine.model import ModelClient, delta_kind
 from agentterm.engine.prompt import CONTINUE_PROMPT, prompt_not_text, prompt_too_long
 from agentterm.engine.request import request_messages
@@ -46,7 +48,8 @@ Mode = Literal["send", "retry", "continue"]
 def run_turn(store: Any, client: ModelClient, conversation_id: int, prompt: str | None, *,
              mode: Mode = "send", model: str | None = None, tools: Any = None,
              auto_approve: bool = False, max_steps: int = MAX_STEPS,
-             flush_interval: float = FLUSH_INTERVAL, extra: dict[str, Any] | None = None) -> AsyncIterator[Event]:
+             flush_interval: float = FLUSH_INTERVAL, extra: dict[str, Any] | None = None,
+             overflow: Overflow = "refuse") -> AsyncIterator[Event]:
     """Send `prompt` (or answer the last prompt again: retry, or extend a cut answer: continue).
 
     Yields the turn's events (engine/events.py) and ends after AnswerFinished without tool
@@ -56,10 +59,13 @@ def run_turn(store: Any, client: ModelClient, conversation_id: int, prompt: str 
     goes on. `store` is an AsyncStore (a plain Store is given one). `extra` is stored with the
     prompt: its attachments (engine/attachments.attach), whose images a model that takes
     images is sent as content parts (one that does not: refused before anything is stored).
+    A request that would not fit the model's window is refused, or with `overflow` "drop" /
+    "compact" its oldest turns are left out / summarised first (engine/fitting.py; a ContextCut
+    event says so).
     """
     turn = _Turn(as_async(store), client, conversation_id, prompt, mode=mode, model=model,
                  tools=tools, auto_approve=auto_approve, max_steps=max_steps,
-                 flush_interval=flush_interval)
+                 flush_interval=flush_interval, overflow=overflow)
     turn.extra = extra
     return turn.run()
 
@@ -67,8 +73,10 @@ def run_turn(store: Any, client: ModelClient, conversation_id: int, prompt: str 
 class _Turn:
     def __init__(self, astore: Any, client: ModelClient, conversation_id: int, prompt: str | None, *,
                  mode: Mode, model: str | None, tools: Any, auto_approve: bool, max_steps: int,
-                 flush_interval: float) -> None:
+                 flush_interval: float, overflow: Overflow = "refuse") -> None:
         self.astore = astore
+        self.overflow = overflow
+        self.cut: ContextCut | None = None
         self.client = client
         self.conversation_id = conversation_id
         self.prompt = prompt
@@ -113,6 +121,8 @@ class _Turn:
         except Exception as error:  # noqa: BLE001 - the model's own errors: no model set, say
             yield AnswerFailed(None, error)
             return
+        if self.cut is not None and self.cut.dropped:
+            yield self.cut
         if self.prompt_stored:
             yield PromptStored(history[-1])
         try:
@@ -154,6 +164,7 @@ class _Turn:
             raise TurnRefused(errors.NO_IMAGES, f"The model {self.resolved_model} does not take images, so the "
                               "image was not sent.", "Ask a model that takes images, or set vision = true on "
                               "its provider if it does (docs/attachments.md).")
+        await self._fit()
         if self.mode == "send":
             message = await guarded(astore.add_message, self.conversation_id, "user", self.prompt,
                                     extra=self.extra)
@@ -192,6 +203,21 @@ class _Turn:
         self.supersede = True
         return history[: users[-1] + 1]
 
+    async def _fit(self) -> None:
+        """Refused, or room made, before anything is stored when the request would not fit."""
+        options = {"provider": self._provider, "model": self.resolved_model}
+        fit = await fit_for(self.astore, self.client, self.conversation, self.agent,
+                            prompt=self.prompt if self.mode == "send" else None, **options)
+        if fit.fits:
+            return
+        if self.overflow == "refuse" or not fit.possible:
+            refused = TurnRefused(errors.CONTEXT_FULL, not_fitting_line(fit), "Nothing was sent.")
+            refused.fit = fit  # what the edges offer: drop or summarise fit.drop turns
+            raise refused
+        self.cut = await make_room(self.astore, self.client, self.conversation, fit, self.overflow,
+                                   **options)
+        self.conversation = await guarded(self.astore.get_conversation, self.conversation_id)
+
     @property
     def _takes_images(self) -> bool:
         return takes_images(getattr(self.client, "settings", None), self._provider, self.resolved_model)
@@ -202,9 +228,12 @@ class _Turn:
         return own or (self.agent.provider if self.agent else None)
 
     async def _steps(self, history: list[Message]) -> AsyncIterator[Event]:
-        messages = request_messages(self.agent, history,
-                                    instructions=getattr(self.conversation, "instructions_override", None),
-                                    images=self._takes_images)
+        rows, summary = sent_history(self.conversation, history)
+        instructions = getattr(self.conversation, "instructions_override", None)
+        if summary:
+            own = instructions if instructions is not None else (self.agent.instructions if self.agent else None)
+            instructions = with_summary(own, summary)
+        messages = request_messages(self.agent, rows, instructions=instructions, images=self._takes_images)
         if self.existing is not None:
             messages.append({"role": "user", "content": CONTINUE_PROMPT})
         calls = CallRunner(self)

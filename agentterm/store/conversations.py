@@ -42,6 +42,7 @@ def conversation_columns(dialect: Dialect) -> str:
     c.id, c.title, c.title_source, c.agent_id, c.agent_name, c.pinned, c.archived_at,
     c.deleted_at, c.created_at, c.last_activity_at, c.message_count, c.tokens, c.draft,
     c.parent_id, c.forked_from_message_id, c.model, c.provider, c.instructions_override,
+    c.context_from, c.context_cut_at,
     (SELECT {dialect.array("tag")}
        FROM (SELECT tag FROM tags WHERE conversation_id = c.id ORDER BY tag) t) AS tags
 """
@@ -317,4 +318,6 @@ def _conversation(row: dict) -> Conversation:
         model=row["model"],
         provider=row["provider"],
         instructions_override=row["instructions_override"],
+        context_from=row["context_from"],
+        context_cut_at=row["context_cut_at"],
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agentterm.store.agents import AgentsMixin
 from agentterm.store.connection import StoreConnection
+from agentterm.store.context import ContextMixin
 from agentterm.store.conversations import ConversationsMixin
 from agentterm.store.forks import ForksMixin
 from agentterm.store.import_export import ImportExportMixin
@@ -23,6 +24,7 @@ from agentterm.store.variants import VariantsMixin
 class Store(
     AgentsMixin,
     ConversationsMixin,
+    ContextMixin,
     ForksMixin,
     MessagesMixin,
     PromptHistoryMixin,

@@ -55,6 +55,9 @@ COMMANDS: list[Command] = [
     Command("Agents", "Create, edit, pause and retire agents", "app.agents"),
     Command("Edit agent", "Open this conversation's agent in the editor", "edit_agent"),
     Command("Resume agent", "Set this conversation's paused or retired agent active again", "resume_agent"),
+    Command("Switch model", "Pick the model (and provider) for this conversation's next answers", "switch_model"),
+    Command("System prompt for this conversation", "Override the agent's instructions here only", "instructions"),
+    Command("Open the parent conversation", "Back to the conversation this fork branched from", "open_parent"),
     Command("Toggle dark / light", "Switch between the dark and light themes", "app.toggle_dark"),
     Command("Help", "The keys, as they are mapped now", "app.help"),
 ]

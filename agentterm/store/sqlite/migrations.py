@@ -434,3 +434,20 @@ def m006_users_tokens(db: Database) -> None:
             ON conversations (coalesce(owner, ''), session_key) WHERE session_key IS NOT NULL;
         """,
     )
+
+
+@migration
+def m007_context_cut(db: Database) -> None:
+    """Where a conversation's context starts once its oldest turns were dropped or summarised.
+
+    context_from: the first message sent to the model (older ones are kept and shown, not sent);
+    context_cut_at: the newest message when that was decided, so a usage report from before it
+    no longer measures the context.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE conversations ADD COLUMN context_from INTEGER;
+        ALTER TABLE conversations ADD COLUMN context_cut_at INTEGER;
+        """,
+    )

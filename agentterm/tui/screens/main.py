@@ -14,6 +14,7 @@ from agentterm.tui.screens.conversation_actions import ConversationActions
 from agentterm.tui.screens.store_watch import StoreWatch
 from agentterm.tui.screens.fork_actions import ForkActions
 from agentterm.tui.screens.store_actions import StoreActions
+from agentterm.tui.screens.conversation_settings import ConversationSettings
 from agentterm.tui.widgets.chat_pane import ChatPane
 from agentterm.tui.widgets.conversation_list import ConversationList, ConversationOptions
 from agentterm.tui.widgets.footer import Footer
@@ -21,7 +22,7 @@ from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.home import Home
 
 
-class MainScreen(StoreActions, ForkActions, ConversationActions, StoreWatch, Screen[None]):
+class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationActions, StoreWatch, Screen[None]):
     """Routes the widgets' requests to the store and back; the actions are in ConversationActions."""
 
     # Below 100 columns the sidebar narrows, so an 80-column terminal keeps a usable chat.

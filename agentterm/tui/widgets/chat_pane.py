@@ -20,7 +20,9 @@ from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store, StoreError
 from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.attachment_chips import AttachmentBar
+from agentterm.tui.widgets.chat_header import STATUS_WORDS, ChatHeader, HeaderFeed
 from agentterm.tui.widgets.chat_view import ChatView
+from agentterm.tui.widgets.context_notice import ContextNotice
 from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.message import MessageView
 from agentterm.tui.widgets.prompt_input import PromptInput
@@ -30,7 +32,7 @@ from agentterm.tui.widgets.prompt_drafts import PromptDrafts
 from agentterm.tui.widgets.turn_view import TurnView
 
 
-class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
+class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView, Vertical):
     """Owns sending: the worker posts the Reply* messages below and their handlers touch widgets."""
 
     @dataclass
@@ -157,6 +159,7 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         self._prompt: PromptInput | None = None
 
     def compose(self) -> ComposeResult:
+        yield ChatHeader(id="chat-header")
         yield ChatView(self.store, self.clock, id="chat-view")
         yield Static("↓ Jump to latest (end)", id="jump")
         yield StatusLine(id="status-line")
@@ -250,11 +253,8 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
 
     def update_status(self) -> None:
         agent = self.agent
-        try:
-            model = self.client.resolve_model(agent.provider if agent else None,
-                                              agent.model if agent else None)
-        except Exception:  # noqa: BLE001 - an unknown provider shows as "not set" here
-            model = agent.model if agent else None
+        # The conversation's own model and provider come before its agent's (HeaderFeed).
+        _provider, model, _own = self.next_model()
         state = ""
         name = self._agent_name()
         if self.conversation is not None and self.streaming_conversation == self.conversation.id:
@@ -263,10 +263,12 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
             state = "agent paused"
         elif agent is not None and agent.status == "inactive":
             state = "agent retired"  # sending offers to move the conversation or resume it
+        status = STATUS_WORDS.get(agent.status) if agent is not None else None
         if agent is None and self.conversation is not None and self.conversation.agent_name:
             # Unlinked but named: its agent was deleted (moving to no agent clears the name).
             name = f"{self.conversation.agent_name} (deleted)"
             state = state or "default settings now"
+        self.show_header(agent=name, status=status)
         self.query_one(StatusLine).show(
             agent=name, model=model,
             tokens=self.conversation.tokens if self.conversation else 0, state=state,
@@ -279,7 +281,8 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
         event.stop()
         self.send(event.text)
 
-    def send(self, prompt: str | None, *, continue_answer: bool = False, mode: str | None = None) -> bool:
+    def send(self, prompt: str | None, *, continue_answer: bool = False, mode: str | None = None,
+             overflow: str = "refuse") -> bool:
         """Start a turn; False (and the prompt kept) when sending is refused at once.
 
         Everything the store does for it happens in the worker (the agent read again, the
@@ -306,7 +309,7 @@ class ChatPane(PromptDrafts, ForeignAnswer, TurnView, Vertical):
             self.post_message(self.ConversationChanged(self.conversation.id))
         self.update_status()
         self._reply(self.conversation.id if self.conversation else None,
-                    self.agent.id if self.agent else None, prompt, mode)
+                    self.agent.id if self.agent else None, prompt, mode, overflow)
         return True
 
     def stop(self) -> bool:

@@ -98,8 +98,12 @@ class ChatView(VerticalScroll, can_focus=True):
         numbers = (tries or {}).get(message.reply_to) if message.role == "assistant" else None
         if numbers and message.variant in numbers:
             place = (numbers.index(message.variant) + 1, len(numbers))
-        return MessageView(message, agent_name=self.agent_name, now=self.clock(),
+        view = MessageView(message, agent_name=self.agent_name, now=self.clock(),
                            last_prompt=message.id == last_prompt_id, place=place)
+        start = getattr(self.conversation, "context_from", None)
+        if start and message.id < start:
+            view.add_class("-not-sent")  # dropped or summarised: kept here, no longer sent
+        return view
 
     async def _tries(self, messages: list[Message]) -> dict[int, list[int]]:
         """The tries of each shown answer's prompt, where there are several (the header's "2/3")."""

@@ -152,6 +152,9 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         who = ROLE_LABELS.get(message.role, message.role)
         if message.role == "assistant" and self.agent_name:
             who = one_line(self.agent_name, 40)
+        summary = message.extra.get("summary") if message.role == "system" else None
+        if isinstance(summary, dict):
+            who = f"Summary of {summary.get('turns', 'the')} earlier turn(s), sent in their place"
         parts: list[str | tuple[str, str] | Content] = [(who, "bold")]
         if message.role == "assistant":
             if message.model:

@@ -1,11 +1,13 @@
-"""The line under the chat: agent, model, the conversation's tokens and whether an answer streams."""
+"""The line under the chat: what is happening now (an answer streaming, a paused agent), else hidden.
+
+The agent, the model and the context are the header's (chat_header.py).
+"""
 
 from __future__ import annotations
 
 from textual.content import Content
 from textual.widgets import Static
 
-from agentterm.humanize import count
 from agentterm.sanitize import one_line
 
 
@@ -14,11 +16,5 @@ class StatusLine(Static):
 
     def show(self, *, agent: str | None, model: str | None, tokens: int | None,
              state: str = "") -> None:
-        parts: list[str | tuple[str, str]] = [
-            ("agent ", "dim"), one_line(agent) if agent else "none",
-            ("  model ", "dim"), one_line(model) if model else "not set",
-            ("  tokens ", "dim"), count(tokens),
-        ]
-        if state:
-            parts += ["  ", (state, "bold")]
-        self.update(Content.assemble(*parts))
+        self.display = bool(state)
+        self.update(Content.assemble((one_line(state), "bold")) if state else "")

@@ -50,7 +50,7 @@ class TurnView:
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def _reply(self, conversation_id: int | None, agent_id: int | None, prompt: str | None,
-                     mode: str) -> None:
+                     mode: str, overflow: str = "refuse") -> None:
         from agentterm.engine import MAX_STEPS, AnswerFailed, AnswerStarted, TextDelta, ThinkingDelta, run_turn
         from agentterm.redact import ScrubFilter
 
@@ -82,6 +82,7 @@ class TurnView:
                 post(pane.AgentPaused(agent, prompt))
                 return
             extra = None
+            typed = prompt  # sent again as typed when the notice on a too-long request is answered
             if mode == "send" and prompt is not None and "@" in prompt:
                 from agentterm.engine.attachments import AttachmentError, attach_references
 
@@ -101,7 +102,8 @@ class TurnView:
             scrubbers: dict[tuple[type, int], ScrubFilter] = {}
             pieces = {TextDelta: pane.ReplyDelta, ThinkingDelta: pane.ThinkingDelta}
             async with aclosing(run_turn(astore, pane.client, conversation_id, prompt, mode=mode,
-                                         tools=tools, max_steps=max_steps, extra=extra)) as events:
+                                         tools=tools, max_steps=max_steps, extra=extra,
+                                         overflow=overflow)) as events:
                 async for event in events:
                     if isinstance(event, AnswerStarted):
                         answer_id = event.message.id
@@ -120,6 +122,11 @@ class TurnView:
                             post_piece(pieces[held_kind], message_id, held)
                     if kind is TextDelta or kind is ThinkingDelta:
                         post_piece(pieces[kind], event.message_id, event.text)
+                    elif isinstance(event, AnswerFailed) and getattr(event.error, "code", "") == "context_full":
+                        from agentterm.tui.widgets.context_notice import ContextFull
+
+                        fit = getattr(event.error, "fit", None)
+                        post(ContextFull(typed, mode, event.error.message, bool(fit and fit.possible)))
                     elif isinstance(event, AnswerFailed):
                         post(failure(pane, event.message, event.error))
                     elif (message := self.message_for(event, type(pane))) is not None:
@@ -232,6 +239,10 @@ class TurnView:
             return pane.ToolsUnavailable(event.server, event.reason)
         if isinstance(event, ev.PromptStored):
             return pane.PromptStored(event.message)
+        if type(event).__name__ == "ContextCut":
+            from agentterm.tui.widgets.context_notice import ContextCutShown
+
+            return ContextCutShown(event.conversation_id, event.dropped, event.summary)
         if isinstance(event, ev.AnswerStarted):
             return pane.ReplyStarted(event.message)
         if isinstance(event, ev.AnswerFinished):
