@@ -203,3 +203,25 @@ async def test_too_long_can_summarise_the_oldest_turns_into_a_message_shown(wind
         view = app.main_screen.chat_pane.chat_view.view_for(summary.id)
         assert view is not None and "Summary of" in str(view.query_one(".message-header").render())
         assert store.all_messages(conversation.id)[-1].content == "Fits now."
+
+
+async def test_make_room_on_request_summarises_every_turn_but_the_newest(settings, store, client, server):
+    conversation = seed_conversation(store, "Three", [("q1", "a1"), ("q2", "a2"), ("q3", "a3")],
+                                     age=timedelta(minutes=5))
+    server.script(Stream("Two questions, two answers."))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        await settle(pilot)
+        await app.main_screen.run_action("make_room")  # the palette's "Make room in the context"
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("1")
+        await until(pilot, lambda: any(m.role == "system" for m in store.all_messages(conversation.id)))
+        await settle(pilot)
+        summary = store.all_messages(conversation.id)[-1]
+        assert summary.content == "Two questions, two answers." and summary.extra["summary"]["turns"] == 2
+        chat = app.main_screen.chat_pane.chat_view
+        await until(pilot, lambda: chat.view_for(summary.id) is not None)
+        dimmed = [v.message.content for v in chat.views if v.has_class("-not-sent")]
+        assert dimmed == ["q1", "a1", "q2", "a2"]
+        assert len(store.all_messages(conversation.id)) == 7  # nothing deleted

@@ -105,7 +105,7 @@ def test_a_store_at_version_3_records_its_migrations_without_times():
     assert migrations.applied_migrations(db) == []
     assert migrations.apply_migrations(db) == [4, 5, 6, 7]
     assert [(v, bool(at)) for v, _, at in migrations.applied_migrations(db)] == [
-        (1, False), (2, False), (3, False), (4, True), (5, True), (6, True)]
+        (1, False), (2, False), (3, False), (4, True), (5, True), (6, True), (7, True)]
     assert migrations.apply_migrations(db) == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from agentterm.cli.chat_context import add_room_options
 from agentterm.cli.context import CliError, Context, out
 
 
@@ -26,13 +27,7 @@ def register(commands, common) -> None:
                              "(the latest conversation unless --conversation names one)")
     parser.add_argument("-y", "--yes", action="store_true",
                         help="allow every tool call of this run without asking")
-    room = parser.add_mutually_exclusive_group()
-    room.add_argument("--drop-oldest", dest="overflow", action="store_const", const="drop",
-                      help="when the request would not fit the model's window, leave the oldest turns "
-                           "out of what is sent (they stay in the conversation)")
-    room.add_argument("--compact", dest="overflow", action="store_const", const="compact",
-                      help="when it would not fit, have the model summarise the oldest turns into one "
-                           "message, sent in their place (they stay in the conversation)")
+    add_room_options(parser)
     parser.set_defaults(handler=run)
 
 

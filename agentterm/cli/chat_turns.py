@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from agentterm.cli.chat_context import add_room_options
 from agentterm.cli.context import CliError, Context, out, out_json
 
 _ACTIONS = {
@@ -18,6 +19,7 @@ def register(sub, common) -> None:
         p.add_argument("id", type=int, metavar="ID")
         p.add_argument("-m", "--model", help="the model to use for this answer")
         p.add_argument("-y", "--yes", action="store_true", help="allow every tool call of this run without asking")
+        add_room_options(p)
         p.set_defaults(handler=run_again, turn_mode=mode, no_title=True)
 
     p = sub.add_parser("edit-prompt", parents=[common],
@@ -26,6 +28,7 @@ def register(sub, common) -> None:
     p.add_argument("prompt", nargs="+", help="the new prompt, or - to read it from stdin")
     p.add_argument("-m", "--model", help="the model to use for this answer")
     p.add_argument("-y", "--yes", action="store_true", help="allow every tool call of this run without asking")
+    add_room_options(p)
     p.set_defaults(handler=edit_prompt, turn_mode="retry", no_title=True)
 
     p = sub.add_parser("variants", parents=[common],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 
-from agentterm.cli import chat_edit, chat_io, chat_turns
+from agentterm.cli import chat_context, chat_edit, chat_io, chat_turns
 from agentterm.cli.context import CliError, Context, out, out_json
 from agentterm.models import to_iso
 
@@ -37,6 +37,7 @@ def register(commands, common) -> None:
     chat_io.register(sub, common)
     chat_edit.register(sub, common)
     chat_turns.register(sub, common)
+    chat_context.register(sub, common)
 
     p = sub.add_parser("rm", parents=[common], help="move conversations to the trash")
     p.add_argument("ids", type=int, nargs="+", metavar="ID")

@@ -39,6 +39,7 @@ TWINS: dict[str, str | tuple[str, str]] = {
     "resume_agent": "agents resume NAME",
     "switch_model": "chats override ID --model MODEL --provider NAME",
     "instructions": "chats override ID --instructions TEXT",
+    "make_room": "chats compact ID",
     "open_parent": "chats show ID",  # a fork's show names its parent and the command to show it
     "stop": (APP_ONLY, "ctrl+c stops `agentterm ask`; the partial answer is kept"),
     "previous_conversation": (APP_ONLY, "moving through the sidebar"),

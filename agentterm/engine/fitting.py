@@ -61,7 +61,7 @@ async def fit_for(astore: Any, client: Any, conversation: Conversation, agent: A
 async def make_room(astore: Any, client: Any, conversation: Conversation, fit: Fit, how: str, *,
                     provider: str | None, model: str | None) -> ContextCut:
     """Leave the oldest `fit.drop` turns out of what is sent; with "compact", summarise them first."""
-    if fit.fits:
+    if fit.fits and not fit.drop:
         return ContextCut(conversation.id, 0)
     if not fit.possible or fit.keep_from is None:
         raise TurnRefused(errors.CONTEXT_FULL, not_fitting_line(fit), "Send a shorter prompt.")
@@ -70,6 +70,17 @@ async def make_room(astore: Any, client: Any, conversation: Conversation, fit: F
         summary = await summarise(astore, client, conversation, fit, provider=provider, model=model)
     await astore.cut_context(conversation.id, fit.keep_from)
     return ContextCut(conversation.id, fit.drop, summary)
+
+
+async def make_room_now(astore: Any, client: Any, conversation: Conversation, how: str, *,
+                         provider: str | None, model: str | None) -> ContextCut:
+    """On request, not for a send: every turn but the newest left out (how "drop") or summarised."""
+    turns = await astore.turn_sizes(conversation.id)
+    if len(turns) < 2:
+        raise TurnRefused(errors.NOTHING_TO_ANSWER, "There is nothing older than the newest turn to leave out.",
+                          "It is sent whole already.")
+    fit = Fit(needed=0, window=None, drop=len(turns) - 1, keep_from=turns[-1].first_id)
+    return await make_room(astore, client, conversation, fit, how, provider=provider, model=model)
 
 
 async def summarise(astore: Any, client: Any, conversation: Conversation, fit: Fit, *,

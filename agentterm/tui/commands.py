@@ -58,6 +58,7 @@ COMMANDS: list[Command] = [
     Command("Switch model", "Pick the model (and provider) for this conversation's next answers", "switch_model"),
     Command("System prompt for this conversation", "Override the agent's instructions here only", "instructions"),
     Command("Open the parent conversation", "Back to the conversation this fork branched from", "open_parent"),
+    Command("Make room in the context", "Summarise or drop every turn but the newest (they stay here)", "make_room"),
     Command("Toggle dark / light", "Switch between the dark and light themes", "app.toggle_dark"),
     Command("Help", "The keys, as they are mapped now", "app.help"),
 ]

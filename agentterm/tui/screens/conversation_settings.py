@@ -14,7 +14,7 @@ from agentterm.tui.widgets.guard import guarded, store_guarded
 
 
 class ConversationSettings:
-    """Actions: switch_model, instructions, open_parent (and the header's clicks on them)."""
+    """Actions: switch_model, instructions, open_parent, make_room (and the header's clicks)."""
 
     # A named handler: @on in a mixin that is no MessagePump is never collected.
     async def on_chat_header_clicked(self, event: ChatHeader.Clicked) -> None:
@@ -105,3 +105,46 @@ class ConversationSettings:
             screen.notify("This conversation is not a fork (or its parent was purged).", markup=False)
             return
         await screen.open_conversation(conversation.parent_id, around=conversation.forked_from_message_id)
+
+    @store_guarded
+    def action_make_room(self) -> None:
+        """Leave every turn but the newest out of what is sent, or summarise them, on request."""
+        from agentterm.tui.screens.confirm import ChoiceScreen
+
+        screen: Any = self
+        conversation = self._open_or_say("its context")
+        if conversation is None:
+            return
+        if screen.chat_pane.streaming:
+            screen.notify("An answer is still streaming: stop it first (escape).", severity="warning")
+            return
+
+        def chosen(how: str | None) -> None:
+            if how in ("drop", "compact"):
+                screen.run_worker(self._make_room(conversation, how), group="make-room", exit_on_error=False)
+
+        screen.app.push_screen(ChoiceScreen(
+            "Make room in the context",
+            "Every turn but the newest is left out of what is sent from now on. Nothing is deleted: "
+            "they stay here, dimmed.",
+            [("Summarise them into one message, sent in their place", "compact"),
+             ("Drop them from what is sent", "drop")],
+        ), guarded(screen, chosen))
+
+    async def _make_room(self, conversation: Any, how: str) -> None:
+        from agentterm.engine import TurnRefused
+        from agentterm.engine.fitting import make_room_now
+        from agentterm.tui.widgets.context_notice import ContextCutShown
+
+        screen: Any = self
+        pane = screen.chat_pane
+        provider, model, _own = pane.next_model()
+        if how == "compact":
+            screen.notify("Asking the model for a summary…", markup=False)
+        try:
+            cut = await make_room_now(screen.app.astore, screen.app.client, conversation, how,
+                                      provider=provider, model=model)
+        except TurnRefused as refused:
+            screen.notify(f"{refused.message} {refused.hint}".strip(), severity="warning", markup=False)
+            return
+        pane.post_message(ContextCutShown(cut.conversation_id, cut.dropped, cut.summary))
