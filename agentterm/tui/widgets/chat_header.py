@@ -92,6 +92,13 @@ class ChatHeader(Widget):
         self.set_class(state.level == "over", "-over")
         self.refresh(layout=fork != (state.parent_title is not None))
 
+    def on_mount(self) -> None:
+        # Mounted after the pane had things to show (start-up may mount it after the first
+        # frame): draw what the pane holds now.
+        feed = next((node for node in self.ancestors if isinstance(node, HeaderFeed)), None)
+        if feed is not None:
+            feed._draw_header()
+
     def get_content_height(self, container, viewport, width: int) -> int:
         return 2 if self.state is not None and self.state.parent_title is not None else 1
 
