@@ -14,7 +14,8 @@ from agentterm.store.connection import StoreConnection
 # The rows sent: the context (superseded variants are not) from where it starts now.
 _SENT = "conversation_id = :cid AND superseded = 0 AND id >= :start"
 # A summary of dropped turns (compaction): sent at the head of the context, not at its place.
-_SUMMARY = "(m.role = 'system' AND json_extract(m.extra, '$.summary') IS NOT NULL)"
+# Its extra is exactly {"summary": {...}} (engine/fitting.py), matched as text on both backends.
+_SUMMARY = """(m.role = 'system' AND m.extra LIKE '{"summary":%')"""
 # The conversation's start and cut, the last usage report made since the cut (it measures the
 # context up to its answer), and what came after it (everything from the start when none).
 _SIZE = """
@@ -32,7 +33,7 @@ SELECT c.start, r.id AS report_id, r.tokens,
            AND m.superseded = 0 AND m.id >= c.start AND m.id > coalesce(r.id, -1)) AS chars,
        (SELECT max(m.id) FROM messages m WHERE m.conversation_id = :cid AND m.superseded = 0
            AND m.id >= c.start AND SUMMARY) AS summary_id
-  FROM c LEFT JOIN r ON 1
+  FROM c LEFT JOIN r ON 1 = 1
 """
 # What a row weighs in characters: its text, and a tool call's arguments (sent back with it).
 _CHARS = """length(m.content) + CASE WHEN m.role = 'assistant' THEN coalesce(

@@ -381,3 +381,14 @@ def m006_users_tokens(conn: Any) -> None:
             ON conversations (coalesce(owner, ''), session_key) WHERE session_key IS NOT NULL;
         """
     )
+
+
+@migration
+def m007_context_cut(conn: Any) -> None:
+    """Where a conversation's context starts once its oldest turns were dropped or summarised."""
+    conn.execute(
+        """
+        ALTER TABLE conversations ADD COLUMN context_from bigint;
+        ALTER TABLE conversations ADD COLUMN context_cut_at bigint;
+        """
+    )
