@@ -37,3 +37,23 @@ async def test_another_machines_conversation_messages_and_streaming_answer_appea
     finally:
         mine.close()
         other.close()
+
+
+async def test_after_a_server_restart_the_app_reads_again_without_being_restarted(settings, client, pg_cluster, pg_url):
+    mine = Store(pg_url)
+    try:
+        app = make_app(settings, mine, client)
+        async with app.run_test(size=(120, 40)) as pilot:
+            before = mine.create_conversation(mine.default_agent().id, title="Before the restart")
+            await until(pilot, lambda: before.id in option_ids(app), attempts=WAIT)
+            pg_cluster.restart()  # every connection of the pool is cut
+            other = Store(pg_url)
+            try:
+                after = other.create_conversation(other.default_agent().id, title="After the restart")
+            finally:
+                other.close()
+            # The watch's next questions fail once (the dead connection), then connect again.
+            await until(pilot, lambda: after.id in option_ids(app), attempts=WAIT)
+            assert mine.get_conversation(after.id).title == "After the restart"
+    finally:
+        mine.close()
