@@ -179,3 +179,12 @@ def test_a_writer_whose_clock_runs_behind_is_not_taken_for_dead(pg_url, monkeypa
         monkeypatch.setattr(connection, "utcnow", real)
         with Store(pg_url) as other:  # opening recovers what is dead: this is not
             assert other.get_message(answer.id).status == "streaming"
+
+
+def test_numbers_beyond_the_columns_are_no_row_to_read_and_one_line_to_write(pg_url):
+    with Store(pg_url) as store:
+        assert store.get_conversation(99999999999999999999) is None
+        conversation = store.create_conversation()
+        with pytest.raises(StoreError, match="too large for the store"):
+            store.add_message(conversation.id, "assistant", "x", prompt_tokens=2**40)
+        assert store.all_messages(conversation.id) == []

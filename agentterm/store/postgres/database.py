@@ -169,6 +169,8 @@ class PostgresDatabase:
                 f"The store {self.label} is full: the server's disk has no room, so nothing "
                 "more was saved. Free some space and try again."
             )
+        if isinstance(error, psycopg.errors.NumericValueOutOfRange):
+            return StoreError(f"A number is too large for the store ({text}): give a smaller one.")
         if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
             return StoreError(f"The store {self.label} is read-only (a standby?): {text}.")
         if isinstance(error, psycopg.errors.InsufficientPrivilege):
