@@ -197,3 +197,13 @@ def test_a_session_key_a_header_cannot_carry_is_a_422_before_any_turn(alice, sto
     assert store.count_conversations() == before  # nothing answered and lost behind a 500
     assert alice.ok("post", "/v1/chat/completions", json={"model": AGENT, "session_id": "ok-key_1.2",
                                                          "messages": hi})["session_id"] == "ok-key_1.2"
+
+
+def test_a_number_json_cannot_hold_is_a_422_naming_the_field_not_a_500(alice):
+    # 1e400 reads as inf: FastAPI's own 422 could not encode that input back.
+    for path, body in (("/api/agents", '{"name": "Huge", "max_tokens": 1e400}'),
+                       ("/v1/chat/completions", '{"model": "Assistant", "stream": -1e400, "messages": []}')):
+        answer = alice.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422, (path, answer.status_code, answer.text)
+        field = {"/api/agents": "max_tokens", "/v1/chat/completions": "stream"}[path]
+        assert answer.json()["detail"][0]["loc"] == ["body", field]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ class Parts:
 
 def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any = None):
     from fastapi import FastAPI, Request
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     from agentterm.server import api_agents, api_messages, api_sessions, chat, models
@@ -77,6 +80,12 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
     async def api_error(request: Request, error: APIError):
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        # FastAPI's own handler, but a non-finite input (1e400 reads as inf) is shown as text:
+        # JSON has no inf, and the default answer failed to encode it (a bare 500).
+        return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+
     app.include_router(models.router)
     app.include_router(chat.router)
     app.include_router(api_agents.router)
@@ -95,6 +104,16 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
                            expose_headers=["X-Session-ID"])
     app.add_middleware(HostCheck, allowed={host, *serve.get("allowed_hosts", [])})
     return app
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def parts_of(request) -> Parts:
