@@ -121,7 +121,7 @@ def fast_client(settings):
 def pg_cluster():
     """A real PostgreSQL server for the session (tests/pg_helpers.py), stopped at the end.
 
-    Missing binaries fail the tests, never skip them: .ci/install-postgres installs them.
+    Missing binaries are installed first (.ci/install-postgres); failing that, the tests fail, never skip.
     """
     from tests.pg_helpers import PostgresCluster
 
