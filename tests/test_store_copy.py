@@ -152,3 +152,14 @@ def test_bad_input_is_one_line(tmp_path, args, says):
     result = cli("store", "copy", *[str(tmp_path / a) if "://" not in a else a for a in args], check=False)
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
+
+
+def test_an_agent_made_in_an_otherwise_empty_dst_is_not_dropped(src, tmp_path):
+    path, _ = src
+    with Store(tmp_path / "d.db") as d:
+        mine = d.create_agent("Mine")
+        d.delete_agent(d.default_agent().id)
+    with Store(path) as a, Store(tmp_path / "d.db") as b, pytest.raises(StoreError, match="not"):
+        copy_store(a, b)
+    with Store(tmp_path / "d.db") as d:
+        assert d.get_agent(mine.id).name == "Mine"

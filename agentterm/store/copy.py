@@ -143,9 +143,15 @@ def same_store(src, dst) -> bool:
 
 def is_fresh(store) -> bool:
     """A store just created: no conversations, no users, and only the agent it seeded itself."""
+    from agentterm.store.agents import DEFAULT_AGENT_NAME
+
     counts = {t: store._one(f"SELECT count(*) AS n FROM {t}")["n"]  # noqa: S608
               for t in ("conversations", "users", "agents")}
-    return counts["conversations"] == 0 and counts["users"] == 0 and counts["agents"] <= 1
+    if counts["conversations"] or counts["users"] or counts["agents"] > 1:
+        return False
+    # The one agent must be the seeded one, untouched: an agent someone made is never dropped.
+    seeded = store._one("SELECT count(*) AS n FROM agents WHERE name = ? AND version = 1", [DEFAULT_AGENT_NAME])
+    return counts["agents"] == 0 or seeded["n"] == 1
 
 
 def copy_store(src, dst) -> CopyReport:
