@@ -27,9 +27,13 @@ def search_rows(
     options = _HEADLINE.format(open=shared.SNIPPET_OPEN, close=shared.SNIPPET_CLOSE)
     # Past SEARCH_RANKED matches only the newest that many are ranked, as on SQLite: the walk
     # down the GIN matches by id stops there. ts_headline runs on the rows returned only.
+    # The tsquery is written out in each filter, not read from the CTE `q`: only then does the
+    # planner see the words and use the column's statistics (a common word walks the ids
+    # backwards and stops at the limit, a rare one takes the GIN index). Through `q` it guessed
+    # 1,000 matches for every word and read all 200,000 for "the" (140 ms instead of 2).
     messages = db.query(
         f"""WITH q AS (SELECT {tsquery} AS q),
-            newest AS (SELECT m.id FROM messages m, q WHERE m.search @@ q.q
+            newest AS (SELECT m.id FROM messages m WHERE m.search @@ {tsquery}
                         ORDER BY m.id DESC LIMIT ?),
             ranked AS (SELECT m.id, m.conversation_id, m.role, m.content, m.created_at,
                               c.title, ts_rank(m.search, q.q) AS score
@@ -41,19 +45,19 @@ def search_rows(
                ts_headline('english', r.content, q.q, ?) AS snippet, r.created_at,
                -r.score AS rank
           FROM ranked r, q ORDER BY r.score DESC, r.id DESC""",
-        [*params, shared.SEARCH_RANKED, *owned_params, limit, options],
+        [*params, *params, shared.SEARCH_RANKED, *owned_params, limit, options],
     )
     titles = db.query(
         f"""WITH q AS (SELECT {tsquery} AS q),
             ranked AS (SELECT c.id, c.title, c.last_activity_at, ts_rank(c.search, q.q) AS score
                          FROM conversations c, q
-                        WHERE c.search @@ q.q AND c.deleted_at IS NULL AND {owned}
+                        WHERE c.search @@ {tsquery} AND c.deleted_at IS NULL AND {owned}
                         ORDER BY score DESC, c.id DESC LIMIT ?)
         SELECT r.id AS conversation_id, r.title AS conversation_title, NULL AS message_id,
                NULL AS role, ts_headline('english', r.title, q.q, ?) AS snippet,
                r.last_activity_at AS created_at, -r.score AS rank
           FROM ranked r, q ORDER BY r.score DESC, r.id DESC""",
-        [*params, *owned_params, limit, options],
+        [*params, *params, *owned_params, limit, options],
     )
     # Lower is better, as FTS5's rank: the shared code's order.
     return sorted(titles + messages, key=lambda row: row["rank"])[:limit]
@@ -67,9 +71,8 @@ def matching_ids(db: PostgresDatabase, query: str, where: str, params: list, lim
     if not tsquery:
         return []
     messages = db.query(
-        f"""WITH q AS (SELECT {tsquery} AS q)
-        SELECT DISTINCT m.conversation_id AS id
-          FROM (SELECT m.id FROM messages m, q WHERE m.search @@ q.q
+        f"""SELECT DISTINCT m.conversation_id AS id
+          FROM (SELECT m.id FROM messages m WHERE m.search @@ {tsquery}
                  ORDER BY m.id DESC LIMIT ?) f
           JOIN messages m ON m.id = f.id
           JOIN conversations c ON c.id = m.conversation_id
@@ -77,8 +80,7 @@ def matching_ids(db: PostgresDatabase, query: str, where: str, params: list, lim
         [*query_params, limit, *params],
     )
     titles = db.query(
-        f"""WITH q AS (SELECT {tsquery} AS q)
-        SELECT c.id FROM conversations c, q WHERE c.search @@ q.q AND {where}""",
+        f"""SELECT c.id FROM conversations c WHERE c.search @@ {tsquery} AND {where}""",
         [*query_params, *params],
     )
     return sorted({row["id"] for row in messages + titles})
