@@ -48,7 +48,8 @@ _TOP_KEYS = (
 )
 _STORE_KEYS = ("location", "password_cmd")
 _SERVE_KEYS = ("allowed_hosts", "cors_origins", "max_body_bytes", "idle_timeout", "requests_per_minute",
-               "streams_per_token")
+               "streams_per_token", "titles")
+SERVE_TITLES = ("sessions", "all", "prompt")  # docs/api.md, Titles
 _PROVIDER_KEYS = ("base_url", "api_key_env", "api_key_cmd", "model", "title_model", "timeout", "title_timeout",
                   "vision", "context_window", "input_price", "output_price", "models")
 _MODEL_KEYS = ("context_window", "input_price", "output_price")
@@ -158,6 +159,9 @@ class Checker(MCPChecks):
             value = table.get(key, low)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise self.fail(f"serve.{key}", f"must be a whole number, {low} or more")
+        if table.get("titles", "sessions") not in SERVE_TITLES:
+            raise self.fail("serve.titles", 'must be "sessions" (a model-made title for a session with an id,'
+                            ' the prompt\'s first line for one without), "all" or "prompt"')
         return dict(table)
 
     def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:

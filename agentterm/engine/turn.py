@@ -49,7 +49,8 @@ def run_turn(store: Any, client: ModelClient, conversation_id: int, prompt: str 
              mode: Mode = "send", model: str | None = None, tools: Any = None,
              auto_approve: bool = False, max_steps: int = MAX_STEPS,
              flush_interval: float = FLUSH_INTERVAL, extra: dict[str, Any] | None = None,
-             overflow: Overflow = "refuse") -> AsyncIterator[Event]:
+             overflow: Overflow = "refuse", conversation: Conversation | None = None,
+             agent: Agent | None = None) -> AsyncIterator[Event]:
     """Send `prompt` (or answer the last prompt again: retry, or extend a cut answer: continue).
 
     Yields the turn's events (engine/events.py) and ends after AnswerFinished without tool
@@ -62,11 +63,15 @@ def run_turn(store: Any, client: ModelClient, conversation_id: int, prompt: str 
     A request that would not fit the model's window is refused, or with `overflow` "drop" /
     "compact" its oldest turns are left out / summarised first (engine/fitting.py; a ContextCut
     event says so).
+    `conversation` and `agent`: the caller read them this instant (the server, which has just
+    made or found the conversation): the turn does not read them again, two store hops fewer.
     """
     turn = _Turn(as_async(store), client, conversation_id, prompt, mode=mode, model=model,
                  tools=tools, auto_approve=auto_approve, max_steps=max_steps,
                  flush_interval=flush_interval, overflow=overflow)
     turn.extra = extra
+    turn.known = (conversation, agent) if conversation is not None and conversation.id == conversation_id \
+        else None
     return turn.run()
 
 
@@ -98,6 +103,7 @@ class _Turn:
         self.done = False
         self.resolved_model = ""
         self.extra: dict[str, Any] | None = None
+        self.known: tuple[Conversation, Agent | None] | None = None
 
     # --- the turn ----------------------------------------------------------------------------
 
@@ -138,7 +144,8 @@ class _Turn:
     async def _prepare(self) -> list[Message]:
         """The checks, the prompt stored, and the history the model should see."""
         astore = self.astore
-        conversation = await guarded(astore.get_conversation, self.conversation_id)
+        known, known_agent = self.known or (None, None)
+        conversation = known or await guarded(astore.get_conversation, self.conversation_id)
         if conversation is None:
             raise TurnRefused(errors.NO_CONVERSATION, f"There is no conversation {self.conversation_id}.",
                               "It may have been deleted.")
@@ -147,7 +154,8 @@ class _Turn:
             raise TurnRefused(errors.TRASHED, "This conversation is in the trash, so it cannot send.",
                               "Restore it first.")
         if conversation.agent_id is not None:
-            self.agent = await guarded(astore.get_agent, conversation.agent_id)
+            self.agent = known_agent if known_agent is not None and known_agent.id == conversation.agent_id \
+                else await guarded(astore.get_agent, conversation.agent_id)
         refuse_agent(self.agent)
         if self.mode == "send":
             if self.prompt is None or not self.prompt.strip():
@@ -166,18 +174,38 @@ class _Turn:
                               "its provider if it does (docs/attachments.md).")
         await self._fit()
         if self.mode == "send":
-            message = await guarded(astore.add_message, self.conversation_id, "user", self.prompt,
-                                    extra=self.extra)
-            self.prompt_stored = True
-            self.reply_to, self.variant = message.id, 1
-        # Read once, after the prompt is stored: a long conversation's history is the costly read.
-        if self.mode != "send":
-            # An answer whose writer died is marked interrupted, so it can be retried or continued.
-            await guarded(astore.recover_interrupted)
+            return await self._store_prompt()
+        # An answer whose writer died is marked interrupted, so it can be retried or continued.
+        await guarded(astore.recover_interrupted)
         history = await guarded(astore.all_messages, self.conversation_id)
-        if self.mode != "send":
-            history = await self._again(history)
+        return await self._again(history)
+
+    async def _store_prompt(self) -> list[Message]:
+        """The prompt written, then the history read once after it (a long conversation's history
+        is the costly read): one hop to the store's thread when the store has one."""
+        astore, cid = self.astore, self.conversation_id
+        store, run = getattr(astore, "__dict__", {}).get("store"), getattr(astore, "run", None)
+        if store is None or run is None:  # a test's own async store: two awaits
+            message = await guarded(astore.add_message, cid, "user", self.prompt, extra=self.extra)
+            self._stored(message)
+            return await guarded(astore.all_messages, cid)
+
+        def both() -> tuple[Message, list[Message] | None, Exception | None]:
+            message = store.add_message(cid, "user", self.prompt, extra=self.extra)
+            try:
+                return message, store.all_messages(cid), None
+            except Exception as error:  # noqa: BLE001 - the prompt is stored: say so, below
+                return message, None, error
+
+        message, history, error = await guarded(run, both)
+        self._stored(message)
+        if error is not None:
+            raise StoreFault(error)
         return history
+
+    def _stored(self, message: Message) -> None:
+        self.prompt_stored = True
+        self.reply_to, self.variant = message.id, 1
 
     async def _again(self, history: list[Message]) -> list[Message]:
         """For retry and continue: the prompt answered again, and what the model sees before it."""

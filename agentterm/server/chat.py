@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from agentterm.server.app import Parts, parts_of, user_of
 from agentterm.server.errors import APIError, turn_error
 from agentterm.server.leaving import LeavingStream
-from agentterm.server.turns import (answer_text, closed, split_turn, start_run, store_history, until_gone,
+from agentterm.server.turns import (answer_text, closed, history_rows, split_turn, start_run, until_gone,
                                     usable)
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -45,24 +44,25 @@ class ChatRequest(BaseModel):
         return value
 
 
-async def _conversation(parts: Parts, user: str, agent, session: str | None, history: list[dict]):
-    """(the conversation, its session id, whether it is new) for this request."""
-    astore = parts.astore
+def _begin(store, user: str, local_user: str, model: str, session: str | None, history: list[dict]):
+    """(the agent, the conversation, its session id, whether it is new) for this request: run on
+    the store's thread as one call, since each call to that thread costs a hop (docs/performance.md)."""
+    agent = usable(store.visible_agent(user, model, local_user), model)
     if session:
-        found = await astore.owned_conversation(user, session, parts.local_user)
+        found = store.owned_conversation(user, session, local_user)
         if found is not None:
             if found.agent_id != agent.id:
                 raise APIError(400, f"Session {session} talks to agent {found.agent_name!r}, not"
                                f" {agent.name!r}: send that model, or start a new session.", param="model")
-            return found, session, False
-        if await astore.session_taken(session) or (session.isdigit()
-                                                    and await astore.get_conversation(int(session))):
+            return agent, found, session, False
+        if store.session_taken(session) or (session.isdigit() and store.get_conversation(int(session))):
             raise APIError(404, f"There is no session {session}.", code="session_not_found",
                            param="session_id")
     key = session or "sess_" + secrets.token_hex(12)
-    conversation = await astore.create_owned_conversation(agent.id, user, key, ephemeral=not session)
-    await store_history(astore, conversation.id, history)
-    return conversation, key, True
+    conversation = store.create_owned_conversation(agent.id, user, key, ephemeral=not session)
+    for role, text in history_rows(history):
+        store.add_message(conversation.id, role, text)
+    return agent, conversation, key, True
 
 
 @router.post("/chat/completions")
@@ -74,23 +74,26 @@ async def chat_completions(body: ChatRequest, request: Request,
 
         raise RequestValidationError([{"type": "value_error", "loc": ["header", "x-session-id"],
                                        "msg": SESSION_KEY_RULE, "input": x_session_id[:SESSION_KEY_LENGTH]}])
-    agent = usable(await parts.astore.visible_agent(user, body.model, parts.local_user), body.model)
     history, prompt = split_turn(body.messages)
     if not body.stream:
-        return await until_gone(request, _answer(parts, user, agent, body, x_session_id, history, prompt))
+        return await until_gone(request, _answer(parts, user, body, x_session_id, history, prompt))
     # Taken before any work, given back however the stream ends (done, failed, client gone).
     slot = parts.limits.open_stream(request.scope["state"]["token"]) if parts.limits else None
     try:
-        return await _answer(parts, user, agent, body, x_session_id, history, prompt, slot)
+        return await _answer(parts, user, body, x_session_id, history, prompt, slot)
     finally:
         if slot is not None and not slot.handed:
             slot.release()
 
 
-async def _answer(parts: Parts, user: str, agent, body: ChatRequest, x_session_id: str | None,
+async def _answer(parts: Parts, user: str, body: ChatRequest, x_session_id: str | None,
                   history: list[dict], prompt: str, slot=None):
-    conversation, key, new = await _conversation(parts, user, agent, body.session_id or x_session_id, history)
-    run = start_run(parts, conversation.id, prompt, agent.name, new)
+    session = body.session_id or x_session_id
+    agent, conversation, key, new = await parts.astore.run(
+        _begin, parts.astore.store, user, parts.local_user, body.model, session, history)
+    firsts = [text for role, text in history_rows(history) if role == "user"]
+    run = start_run(parts, conversation.id, prompt, agent.name, new, conversation=conversation, agent=agent,
+                    ephemeral=new and not session, first_prompt=firsts[0] if firsts else prompt)
     headers = {"X-Session-ID": key}
     try:
         first = await run.until_text()

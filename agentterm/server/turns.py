@@ -35,11 +35,21 @@ def split_turn(messages: list[dict]) -> tuple[list[dict], str]:
     return messages[: last + 1], "\n\n".join(t for t in new if t.strip())
 
 
+def history_rows(history: list[dict]) -> list[tuple[str, str]]:
+    """(role, text) of the messages a new session keeps from what the client told it."""
+    return [(m["role"], text_of(m.get("content"))) for m in history
+            if m.get("role") in ("user", "assistant") and text_of(m.get("content")).strip()]
+
+
 async def store_history(astore, cid: int, history: list[dict]) -> None:
     """A new session told its past by the client: its user and assistant messages kept as the history."""
-    for m in history:
-        if m.get("role") in ("user", "assistant") and text_of(m.get("content")).strip():
-            await astore.add_message(cid, m["role"], text_of(m.get("content")))
+    for role, text in history_rows(history):
+        await astore.add_message(cid, role, text)
+
+
+def title_mode(parts: Parts) -> str:
+    """[serve] titles: "sessions" (default), "all" or "prompt" (docs/api.md, Titles)."""
+    return str((getattr(parts.settings, "serve", None) or {}).get("titles", "sessions"))
 
 
 def usable(agent, name: str):
@@ -53,13 +63,20 @@ def usable(agent, name: str):
     return agent
 
 
-def start_run(parts: Parts, cid: int, prompt: str, model: str, new: bool) -> Run:
-    """The turn started (lazily: nothing runs before the first read) in conversation `cid`."""
+def start_run(parts: Parts, cid: int, prompt: str, model: str, new: bool, *, conversation=None,
+              agent=None, ephemeral: bool = False, first_prompt: str | None = None) -> Run:
+    """The turn started (lazily: nothing runs before the first read) in conversation `cid`.
+    `conversation` and `agent`: read by the caller just now (not read again by the turn).
+    `ephemeral`: made without a session id (its title, under the default [serve] titles, is the
+    prompt's first line: no model request); `first_prompt` is what such a title is made of."""
     from agentterm.engine import run_turn
 
     turn = run_turn(parts.astore, parts.client, cid, prompt, tools=parts.tools, auto_approve=False,
-                    max_steps=getattr(parts.settings, "max_steps", 20))
-    return Run(parts, turn, model, cid, new)
+                    max_steps=getattr(parts.settings, "max_steps", 20), conversation=conversation,
+                    agent=agent)
+    run = Run(parts, turn, model, cid, new)
+    run.ephemeral, run.first_prompt = ephemeral, first_prompt or prompt
+    return run
 
 
 async def answer_text(run: Run) -> str:
@@ -112,6 +129,17 @@ async def until_gone(request, work):
     return Response(status_code=499)  # the client is gone: nobody reads it
 
 
+def prompt_title(astore, cid: int, prompt: str) -> asyncio.Future:
+    """The prompt's first line as the conversation's title (never over a user's), in the background:
+    the answer does not wait for the write."""
+    from agentterm.engine.answer import _scrub
+    from agentterm.llm import fallback_title
+
+    task = asyncio.ensure_future(astore.set_auto_title(cid, _scrub(fallback_title(prompt))))
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())  # a title is never worth a warning
+    return task
+
+
 class Run:
     """One turn's events read as text pieces; approvals denied, usage summed, the error kept."""
 
@@ -122,6 +150,8 @@ class Run:
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
         self.done = False
+        self.ephemeral = False
+        self.first_prompt = ""
         self._closing: asyncio.Future | None = None
 
     async def next_piece(self) -> str | None:
@@ -168,9 +198,14 @@ class Run:
     async def _close(self) -> None:
         await self.turn.aclose()
         if self.new and self.error is None and self.done:
-            from agentterm.engine import start_title
+            mode = title_mode(self.parts)
+            if mode == "all" or (mode == "sessions" and not self.ephemeral):
+                from agentterm.engine import start_title
 
-            start_title(self.parts.astore, self.parts.client, self.cid)
+                start_title(self.parts.astore, self.parts.client, self.cid)
+            else:
+                # No model request: a stateless client would pay two upstream requests a call.
+                prompt_title(self.parts.astore, self.cid, self.first_prompt)
 
     def chunk(self, delta: dict, finish: str | None = None, **extra: Any) -> str:
         data = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
