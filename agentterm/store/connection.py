@@ -79,6 +79,13 @@ class StoreConnection:
         15.4", "SQLite 3.40.1"), "schema_version"}, for `agentterm doctor`."""
         return {**self._db.server_info(), "schema_version": self.schema_version()}
 
+    def listen_changes(self, on_change: Callable[[str | None], None]) -> Any:
+        """On PostgreSQL, a listener (postgres/notify.py: `.stop()`) calling `on_change` from its
+        thread for each committed change to conversations or messages, by any machine; None on
+        SQLite (one machine: nothing to hear)."""
+        listen = getattr(self._db, "listen", None)
+        return listen(on_change) if listen is not None else None
+
     def close(self) -> None:
         self._db.close()
 

@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from agentterm.store.errors import StoreError
 from agentterm.store.port import POSTGRES, Params
-from agentterm.store.postgres import migrations
+from agentterm.store.postgres import migrations, notify
 from agentterm.store.target import mask
 
 # The pool logs a connection it discards as a warning; with no handler Python would print it
@@ -39,10 +39,14 @@ class PostgresDatabase:
         self.lock = threading.RLock()
         self.fault: Callable[[str, Any], None] | None = None
         self._tx: psycopg.Connection | None = None  # the connection of the transaction open
+        # What the open transaction wrote that the app's watch cares about (notify.py): sent
+        # as NOTIFYs just before it commits.
+        self._changes: set[str] = set()
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row,
                                   "connect_timeout": CONNECT_TIMEOUT_SECONDS}
         if password is not None:
             kwargs["password"] = password
+        self._url, self._kwargs = url, kwargs  # for the change listener's own connection
         try:
             # Once directly, for the server's own reason when it cannot be reached (a pool
             # would only time out); also the server version, for doctor.
@@ -152,15 +156,19 @@ class PostgresDatabase:
                 self.fault("BEGIN", ())
             with self._connection() as conn:
                 self._tx = conn
+                self._changes = set()
                 try:
                     with conn.transaction():
                         yield
+                        if self._changes:
+                            notify.send(conn, self._changes)
                         if self.fault is not None:
                             self.fault("COMMIT", ())
                 except psycopg.Error as error:
                     raise self.error(error) from None
                 finally:
                     self._tx = None
+                    self._changes = set()
 
     def error(self, error: Exception) -> StoreError:
         text = _first_line(error)
@@ -212,7 +220,8 @@ class PostgresDatabase:
             if self.fault is not None:
                 self.fault(sql, params)
             try:
-                return conn.execute(to_psycopg(sql), _params(params)).rowcount
+                with self._notifying(conn, notify.payload(sql, params)):
+                    return conn.execute(to_psycopg(sql), _params(params)).rowcount
             except psycopg.Error as error:
                 raise self.error(error) from None
 
@@ -224,7 +233,11 @@ class PostgresDatabase:
             if self.fault is not None:
                 self.fault(sql, list(row.values()))
             try:
-                return conn.execute(to_psycopg(sql), list(row.values())).fetchone()["id"]
+                with self._notifying(conn, notify.payload(sql, row)) as changed:
+                    new_id = conn.execute(to_psycopg(sql), list(row.values())).fetchone()["id"]
+                    if table == "conversations":
+                        changed(str(new_id))
+                    return new_id
             except psycopg.Error as error:
                 raise self.error(error) from None
 
@@ -236,10 +249,37 @@ class PostgresDatabase:
             if self.fault is not None:
                 self.fault(sql, rows)
             try:
-                with conn.cursor() as cursor:
+                with self._notifying(conn, notify.payload(sql, ())), conn.cursor() as cursor:
                     cursor.executemany(to_psycopg(sql), rows)
             except psycopg.Error as error:
                 raise self.error(error) from None
+
+    @contextmanager
+    def _notifying(self, conn: psycopg.Connection, payload: str | None) -> Iterator[Callable]:
+        """A write the watch cares about sends its NOTIFY in its own transaction: the open one's
+        (at its commit), else one made for this statement. Yields `changed(payload)` for a payload
+        known only after the statement (an insert's new id)."""
+        found: set[str] = set() if payload is None else {payload}
+
+        def changed(known: str) -> None:
+            found.discard("")
+            found.add(known)
+
+        if payload is None:
+            yield changed  # not the watch's business: no transaction of its own either
+            return
+        if self._tx is not None:
+            yield changed
+            self._changes |= found
+            return
+        with conn.transaction():
+            yield changed
+            if found:
+                notify.send(conn, found)
+
+    def listen(self, on_change: Callable[[str | None], None]) -> notify.ChangeListener:
+        """LISTEN for the store's changes on a connection of its own (notify.py)."""
+        return notify.ChangeListener(self._url, self._kwargs, on_change)
 
     def search_rows(self, query: str, limit: int, mine: tuple[str, list]) -> list[dict]:
         from agentterm.store.postgres.search import search_rows
