@@ -199,6 +199,7 @@ class AnswerWriter:
 
 
 def _is_store_error(error: BaseException) -> bool:
-    from agentterm.store import StoreError
+    """A fault of the store itself (full, locked, gone), not of a value it refused."""
+    from agentterm.store import StoreError, ValueRefused
 
-    return isinstance(error, StoreError)
+    return isinstance(error, StoreError) and not isinstance(error, ValueRefused)

@@ -7,6 +7,11 @@ class StoreError(Exception):
     """A fault in the store, worded for the user: which file, what happened, what to do."""
 
 
+class ValueRefused(StoreError):
+    """A value the store cannot hold (a number beyond its integers): the store itself is fine,
+    so a writer may try again without that value (the engine keeps an answer's text this way)."""
+
+
 class ValidationError(StoreError):
     """Agent fields that cannot be saved; `errors` maps each field to the reason."""
 

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
-from agentterm.store.errors import StoreError
+from agentterm.store.errors import StoreError, ValueRefused
 from agentterm.store.port import POSTGRES, Params
 from agentterm.store.postgres import migrations, notify
 from agentterm.store.target import mask
@@ -178,7 +178,7 @@ class PostgresDatabase:
                 "more was saved. Free some space and try again."
             )
         if isinstance(error, psycopg.errors.NumericValueOutOfRange):
-            return StoreError(f"A number is too large for the store ({text}): give a smaller one.")
+            return ValueRefused(f"A number is too large for the store ({text}): give a smaller one.")
         if isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
             return StoreError(f"The store {self.label} is read-only (a standby?): {text}.")
         if isinstance(error, psycopg.errors.InsufficientPrivilege):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agentterm.store.errors import StoreError
+from agentterm.store.errors import StoreError, ValueRefused
 from agentterm.store.port import SQLITE, Params
 from agentterm.store.sqlite import migrations
 
@@ -39,7 +39,7 @@ def _storable(params: Params) -> None:
     values = params.values() if isinstance(params, dict) else params
     for value in values:
         if isinstance(value, int) and not isinstance(value, bool) and value not in INTEGER_RANGE:
-            raise StoreError(f"The number {value} is too large for the store (the largest is "
+            raise ValueRefused(f"The number {value} is too large for the store (the largest is "
                              f"{2**63 - 1}): give a smaller one.")
 
 
