@@ -20,8 +20,10 @@ class ImportFileError(Exception):
         self.hint = hint
 
 
-def load_json(source: str, what: str) -> Any:
-    """The JSON in a file (or stdin for -)."""
+def load_json(source: str, what: str, *, files_only: bool = False) -> Any:
+    """The JSON in a file (or stdin for -). `files_only` (the app) refuses a pipe or a device:
+    a FIFO with no writer blocks the read for ever (it ran on the store's thread, so the app
+    froze, ctrl+q too), and /dev/zero never ends. The CLI reads them: `import <(...)` is a pipe."""
     hint = f"Import {what}."
     try:
         if source == "-":
@@ -30,6 +32,9 @@ def load_json(source: str, what: str) -> Any:
             path = Path(source).expanduser()
             if path.is_dir():
                 raise ImportFileError(f"{source} is a directory.", "Give the path of a file.")
+            if files_only and path.exists() and not path.is_file():
+                raise ImportFileError(f"{source} is not a regular file (a pipe or a device).",
+                                      "Save the export to a file and import that.")
             raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
     except OSError as error:
@@ -47,9 +52,9 @@ def load_json(source: str, what: str) -> Any:
                               hint) from None
 
 
-def load_conversations(source: str) -> list[Any]:
+def load_conversations(source: str, *, files_only: bool = False) -> list[Any]:
     """The conversations in an agentterm or ChatGPT JSON export (one object, or a list)."""
-    data = load_json(source, "an agentterm or ChatGPT JSON export")
+    data = load_json(source, "an agentterm or ChatGPT JSON export", files_only=files_only)
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ImportFileError(f"{source} holds no conversations.",

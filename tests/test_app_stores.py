@@ -4,6 +4,7 @@ happened, and reopening the app on another store chosen from the recent ones or 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -88,18 +89,32 @@ async def test_import_from_the_palette_says_what_it_did(settings, store, client,
 
 async def test_import_of_an_unreadable_file_is_one_line(settings, store, client, server, tmp_path):
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo.json")  # nobody writes: reading it would block the store's thread
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        for path, said in ((tmp_path / "missing.json", "no such file"),
-                           (tmp_path, "is a directory"),
-                           (tmp_path / "bad.json", "not valid JSON")):
-            app.main_screen.action_import_file()
-            await answer_path(app, pilot, str(path))
-            await until(pilot, lambda: any(said in n for n in notices(app)), attempts=500)
-            line = next(n for n in notices(app) if said in n)
-            assert "\n" not in line and "Traceback" not in line
+        try:
+            for path, said in ((tmp_path / "missing.json", "no such file"),
+                               (tmp_path, "is a directory"),
+                               (tmp_path / "bad.json", "not valid JSON"),
+                               (tmp_path / "fifo.json", "not a regular file")):
+                app.main_screen.action_import_file()
+                await answer_path(app, pilot, str(path))
+                await until(pilot, lambda: any(said in n for n in notices(app)), attempts=500)
+                line = next(n for n in notices(app) if said in n)
+                assert "\n" not in line and "Traceback" not in line
+        finally:
+            _release(tmp_path / "fifo.json")
         assert store.list_conversations() == []
+
+
+def _release(fifo: Path) -> None:
+    """Let a reader blocked on the FIFO (the fault this guards against) reach its end, so a
+    failing run ends instead of hanging the app's teardown."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass  # nobody reads it: as it should be
 
 
 async def test_open_a_recent_store_from_the_palette(settings, store, client, server, tmp_path, db_path):

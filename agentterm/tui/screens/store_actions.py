@@ -64,7 +64,7 @@ class StoreActions:
         astore = self.app.astore  # type: ignore[attr-defined]
         try:
             # Read and parsed on the store's thread: a big export holds up no key.
-            items = await astore.run(load_conversations, str(path))
+            items = await astore.run(load_conversations, str(path), files_only=True)
         except ImportFileError as error:
             self.notify(f"{error.message[:1].upper()}{error.message[1:]} {error.hint}".strip(),  # type: ignore[attr-defined]
                         title="Nothing imported", severity="error", markup=False)
