@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -169,6 +170,12 @@ def test_an_unwritable_location_names_the_file(tmp_path):
     with pytest.raises(StoreError) as info:
         Store(path)
     assert str(path) in str(info.value)
+
+
+def test_a_fifo_is_not_a_store_and_says_so(tmp_path):
+    os.mkfifo(tmp_path / "fifo.db")
+    with pytest.raises(StoreError, match="not a regular file"):
+        Store(tmp_path / "fifo.db")
 
 
 def test_a_directory_is_not_a_store(tmp_path):

@@ -106,6 +106,9 @@ class SqliteDatabase:
         try:
             if path.is_dir():
                 raise StoreError(f"The store {path} is a directory; give the path of a file.")
+            if path.exists() and not path.is_file():  # a FIFO, a device: SQLite says only "disk I/O error"
+                raise StoreError(f"The store {path} is not a regular file (a pipe or a device); "
+                                 "give the path of a SQLite file.")
             if not path.parent.is_dir():
                 path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
                 path.parent.chmod(0o700)
