@@ -162,6 +162,12 @@ def test_tags_are_trimmed_unique_and_sorted(store):
         store.set_tags(9999, ["x"])
 
 
+def test_control_characters_never_make_a_tag(store):
+    conversation = store.create_conversation()
+    store.set_tags(conversation.id, ["\x00", "\x1b[31m", "wo\u202erk", "\u200b", "ok"])
+    assert store.get_conversation(conversation.id).tags == ["[31m", "ok", "work"]
+
+
 def test_purge_deletes_for_good_with_the_messages(store):
     conversation = store.create_conversation()
     message = store.add_message(conversation.id, "user", "bye")

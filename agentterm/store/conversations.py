@@ -203,10 +203,12 @@ class ConversationsMixin(StoreConnection):
         self._update_conversation(cid, "pinned = ?", [int(bool(pinned))])
 
     def set_tags(self, cid: int, tags: list[str]) -> None:
-        """Replace the tags: trimmed, blanks dropped, each once (the first spelling kept)."""
+        """Replace the tags: trimmed, blanks dropped, each once (the first spelling kept).
+        Control and format characters are dropped: a NUL or an escape made an invisible tag
+        (shown as a bare '#' in the sidebar) that no #tag filter could name."""
         unique: dict[str, str] = {}
         for tag in tags:
-            tag = " ".join(str(tag).split())
+            tag = " ".join("".join(ch for ch in str(tag) if ch.isprintable() or ch.isspace()).split())
             if tag and tag.casefold() not in unique:
                 unique[tag.casefold()] = tag
         with self._write():
