@@ -168,6 +168,11 @@ def test_control_characters_never_make_a_tag(store):
     assert store.get_conversation(conversation.id).tags == ["[31m", "ok", "work"]
 
 
+def test_an_id_beyond_64_bits_finds_nothing(store):
+    # sqlite3 raised OverflowError for it ('this is a bug' in the CLI, a 500 from serve).
+    assert store.get_conversation(10**23) is None and store.get_message(10**23) is None
+
+
 def test_purge_deletes_for_good_with_the_messages(store):
     conversation = store.create_conversation()
     message = store.add_message(conversation.id, "user", "bye")
