@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -15,11 +17,13 @@ from agentterm.tui.screens.store_watch import StoreWatch
 from agentterm.tui.screens.fork_actions import ForkActions
 from agentterm.tui.screens.store_actions import StoreActions
 from agentterm.tui.screens.conversation_settings import ConversationSettings
-from agentterm.tui.widgets.chat_pane import ChatPane
 from agentterm.tui.widgets.conversation_list import ConversationList, ConversationOptions
 from agentterm.tui.widgets.footer import Footer
 from agentterm.tui.widgets.guard import guarded, store_guarded
 from agentterm.tui.widgets.home import Home
+
+if TYPE_CHECKING:  # imported with the pane, after the first frame (chat_pane)
+    from agentterm.tui.widgets.chat_pane import ChatPane
 
 
 class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationActions, StoreWatch, Screen[None]):
@@ -43,15 +47,38 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
             classes[name] = True
         self.update_classes(classes, update=False)
 
+    _chat: ChatPane | None = None
+
     def compose(self) -> ComposeResult:
         app = self.app
         self._set_breakpoints()
+        # The chat pane is made and mounted after the first frame (_mount_chat), or when a key
+        # asks for it first: hidden behind the dashboard at start, its imports, its widgets and
+        # their styling came before the first frame for nothing (docs/performance.md, start-up).
+        self._chat = None
         with Horizontal(id="main"):
             yield ConversationList(app.store, app.clock, id="sidebar")
             with ContentSwitcher(initial="home", id="pane"):
                 yield Home(app.store, app.clock, id="home")
-                yield ChatPane(app.store, app.client, app.clock, id="chat")
         yield Footer()
+
+    def _mount_chat(self) -> None:
+        """Mount the chat pane (hidden) once the first frame is out, if nothing has yet."""
+        pane = self.chat_pane
+        if pane.parent is None and self.is_attached:
+            pane.display = False
+            self.query_one(ContentSwitcher).mount(pane)
+
+    async def chat_ready(self) -> ChatPane:
+        """The chat pane, mounted: awaited by whatever shows it (a key can beat _mount_chat)."""
+        pane = self.chat_pane
+        self._mount_chat()
+        await pane._mounted_event.wait()
+        return pane
+
+    @property
+    def chat_mounted(self) -> bool:
+        return self._chat is not None and self._chat.is_mounted
 
     @property
     def store(self):
@@ -63,7 +90,13 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
 
     @property
     def chat_pane(self) -> ChatPane:
-        return self.query_one(ChatPane)
+        """The chat pane; it may not be mounted yet (chat_ready): before it is, nothing is open."""
+        if self._chat is None:
+            from agentterm.tui.widgets.chat_pane import ChatPane
+
+            app = self.app
+            self._chat = ChatPane(app.store, app.client, app.clock, id="chat")
+        return self._chat
 
     @property
     def home(self) -> Home:
@@ -108,6 +141,7 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
             self.sidebar.refresh_list()
             return
         agent = await astore.get_agent(conversation.agent_id) if conversation.agent_id else None
+        await self.chat_ready()
         self.query_one(ContentSwitcher).current = "chat"
         await self.chat_pane.open(conversation, agent, around=around)
         self.sidebar.open_id = conversation.id
@@ -120,6 +154,7 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
 
     async def open_draft(self, agent: Agent | None) -> None:
         """A new conversation: it is created in the store when its first prompt is sent."""
+        await self.chat_ready()
         self.query_one(ContentSwitcher).current = "chat"
         await self.chat_pane.open(None, agent)
         self.sidebar.open_id = None
@@ -129,7 +164,8 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
         self.query_one(ContentSwitcher).current = "home"
         self.sidebar.open_id = None
         self.home.refresh_home()
-        await self.chat_pane.open(None, None)
+        if self.chat_mounted:
+            await self.chat_pane.open(None, None)
 
     def default_agent_id(self) -> int | None:
         name = self.app.settings.default_agent
@@ -161,9 +197,8 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
         event.stop()
         await self.rename_to(event.conversation_id, event.title)
 
-    @on(ChatPane.ConversationChanged)
     @store_guarded
-    async def _changed(self, event: ChatPane.ConversationChanged) -> None:
+    async def on_chat_pane_conversation_changed(self, event: ChatPane.ConversationChanged) -> None:
         event.stop()
         pane = self.chat_pane
         if pane.streaming_conversation != event.conversation_id and \
@@ -196,8 +231,7 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
                     "purge?) while its answer streamed: nothing more of it is kept.",
                     title="Conversation gone", severity="warning", markup=False)
 
-    @on(ChatPane.AgentPaused)
-    def _paused(self, event: ChatPane.AgentPaused) -> None:
+    def on_chat_pane_agent_paused(self, event: ChatPane.AgentPaused) -> None:
         event.stop()
         from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 
@@ -314,11 +348,12 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
 
     @store_guarded
     async def action_jump_to_latest(self) -> None:
-        await self.chat_pane.chat_view.jump_to_latest()
+        if self.chat_mounted:
+            await self.chat_pane.chat_view.jump_to_latest()
 
     @store_guarded
     def action_stop(self) -> None:
-        if self.chat_pane.stop():
+        if self.chat_mounted and self.chat_pane.stop():
             self.notify("Stopping: the partial answer is kept.")
 
     def open_agents(self) -> None:
@@ -341,11 +376,15 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
             # first frame's work after imports. This handler runs before Screen's own.
             self._shown = True
             event.refresh_styles = False
+            # Queued behind this resume, whose handling paints the first frame (call_after_refresh
+            # ran before that paint).
+            self.call_later(self._mount_chat)
             return
         if self.sidebar.hits is None:
             self.sidebar.refresh_list()
         self.home.refresh_home()
-        self.chat_pane.refresh_conversation()
+        if self.chat_mounted:
+            self.chat_pane.refresh_conversation()
 
     @store_guarded
     def action_edit_agent(self) -> None:

@@ -150,6 +150,7 @@ class StoreActions:
         self.sidebar.refresh_list()  # type: ignore[attr-defined]
         self.home.refresh_home()  # type: ignore[attr-defined]
         self.sidebar.options.focus()  # type: ignore[attr-defined]
+        self.call_after_refresh(self._mount_chat)  # type: ignore[attr-defined]
 
     @staticmethod
     def _path_problem(path: Path) -> str | None:

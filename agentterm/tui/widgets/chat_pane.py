@@ -160,12 +160,11 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
 
     def compose(self) -> ComposeResult:
         yield ChatHeader(id="chat-header")
-        yield ChatView(self.store, self.clock, id="chat-view")
+        yield self.chat_view
         yield Static("↓ Jump to latest (end)", id="jump")
         yield StatusLine(id="status-line")
         yield AttachmentBar(id="attachment-bar")
-        yield PromptInput(id="prompt", placeholder=f"Type a prompt; {key_label(self, 'chat.send')} sends, "
-                                                   f"{key_label(self, 'chat.newline')} adds a line")
+        yield self.prompt_input
 
     def on_mount(self) -> None:
         self.watch(self.chat_view, "show_jump", self._show_jump)
@@ -175,14 +174,17 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
 
     @property
     def chat_view(self) -> ChatView:
+        # Made here, not queried: the screen mounts this pane after the first frame, and its
+        # callers may reach the view (and the prompt) before. Kept: asked for on every chunk.
         if self._chat_view is None:
-            self._chat_view = self.query_one(ChatView)  # asked for on every streamed chunk
+            self._chat_view = ChatView(self.store, self.clock, id="chat-view")
         return self._chat_view
 
     @property
     def prompt_input(self) -> PromptInput:
-        if self._prompt is None:
-            self._prompt = self.query_one(PromptInput)  # kept: its text is the draft at quit
+        if self._prompt is None:  # kept: its text is the draft at quit
+            self._prompt = PromptInput(id="prompt", placeholder=f"Type a prompt; {key_label(self, 'chat.send')} "
+                                       f"sends, {key_label(self, 'chat.newline')} adds a line")
         return self._prompt
 
     @property
