@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 
 from agentterm import __version__
 from agentterm.cli.context import CliError, Context, fail
+
+# The collector's thresholds from the first import on, not only a second after the app starts
+# (tui.app.settle_collector): start-up allocates mostly what lives as long as the process, and
+# the default thresholds ran full collections over it before the first frame (about 60 ms of
+# CPU to the first frame, docs/performance.md).
+gc.set_threshold(10_000, 20, 10)
 
 
 def build_parser() -> argparse.ArgumentParser:
