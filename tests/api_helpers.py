@@ -8,6 +8,7 @@ import httpx2 as httpx
 class Api:
     def __init__(self, live, token: str) -> None:
         self.root = live.base_url.removesuffix("/v1")
+        self.token = token
         self.http = httpx.Client(base_url=self.root, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
     def __getattr__(self, method: str):

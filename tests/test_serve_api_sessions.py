@@ -207,3 +207,24 @@ def test_a_number_json_cannot_hold_is_a_422_naming_the_field_not_a_500(alice):
         assert answer.status_code == 422, (path, answer.status_code, answer.text)
         field = {"/api/agents": "max_tokens", "/v1/chat/completions": "stream"}[path]
         assert answer.json()["detail"][0]["loc"] == ["body", field]
+
+
+def test_a_bad_body_reads_as_one_line_in_the_official_openai_client(alice, live):  # noqa: F811
+    # FastAPI's `detail` list alone left the openai client with "Error code: 422" and no words.
+    import openai
+
+    api = live.openai(alice.token)
+    with pytest.raises(openai.UnprocessableEntityError) as bad:
+        api.chat.completions.create(model=AGENT, messages=[{"role": "user", "content": "hi"}],
+                                    extra_body={"session_id": "日本"})
+    assert "'session_id' is not valid" in bad.value.message and "\n" not in bad.value.message
+    body = alice.post("/v1/chat/completions", json={"model": AGENT}).json()
+    assert body["error"]["param"] == "messages" and body["detail"][0]["loc"] == ["body", "messages"]
+
+
+def test_a_title_longer_than_a_title_is_refused_in_one_line(alice, store):
+    sid = alice.ok("post", "/api/sessions", 201, json={"agent": AGENT})["id"]
+    answer = alice.patch(f"/api/sessions/{sid}", json={"title": "t" * 100_000})
+    assert answer.status_code == 400 and "at most 500 characters" in answer.json()["error"]["message"]
+    assert store.get_conversation(sid).title == ""
+    assert alice.ok("patch", f"/api/sessions/{sid}", json={"title": "t" * 500})["title"] == "t" * 500

@@ -49,7 +49,7 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
     from agentterm.server import api_agents, api_messages, api_sessions, chat, models
     from agentterm.server.doors import BearerAuth, BodyLimit, HostCheck
     from agentterm.server.cleanup import sweep_forever
-    from agentterm.server.errors import APIError
+    from agentterm.server.errors import APIError, error_body
     from agentterm.server.limits import Limits, RequestRate
     from agentterm.store import AsyncStore
 
@@ -84,7 +84,12 @@ def create_app(store, settings, client, *, host: str = "127.0.0.1", tools: Any =
     async def invalid_request(request: Request, error: RequestValidationError):
         # FastAPI's own handler, but a non-finite input (1e400 reads as inf) is shown as text:
         # JSON has no inf, and the default answer failed to encode it (a bare 500).
-        return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+        # Both shapes: FastAPI's `detail` list for the REST API, and OpenAI's `error` with one
+        # line naming the field, which the official openai client shows (it showed only "422").
+        detail = _finite(jsonable_encoder(error.errors()))
+        return JSONResponse({**error_body(_first_problem(detail), "invalid_request_error",
+                                          "invalid_value", _field(detail)), "detail": detail},
+                            status_code=422)
 
     app.include_router(models.router)
     app.include_router(chat.router)
@@ -114,6 +119,20 @@ def _finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     return value
+
+
+def _field(detail: list) -> str | None:
+    """The first invalid field as a dotted path inside the body ("messages.0.content")."""
+    loc = [str(part) for part in (detail[0].get("loc") or []) if part != "body"] if detail else []
+    return ".".join(loc) or None
+
+
+def _first_problem(detail: list) -> str:
+    field = _field(detail)
+    reason = str(detail[0].get("msg", "is not valid")).rstrip(".") if detail else "is not valid"
+    more = f" (and {len(detail) - 1} more)" if len(detail) > 1 else ""
+    where = f"The field '{field}'" if field else "The request body"
+    return f"{where} is not valid: {reason}{more}. Correct it and send again."
 
 
 def parts_of(request) -> Parts:

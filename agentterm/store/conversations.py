@@ -13,7 +13,7 @@ from agentterm.store.agents import agents_seen_by
 from agentterm.store.connection import StoreConnection
 from agentterm.store.errors import GoneError, StoreError
 from agentterm.store.port import Dialect
-from agentterm.store.validation import clean_title
+from agentterm.store.validation import checked_title, clean_title
 
 VIEWS = ("inbox", "archive", "trash", "all")
 # Each matches its partial index in migration 1 term for term, so SQLite picks that index.
@@ -54,7 +54,7 @@ class ConversationsMixin(StoreConnection):
     def create_conversation(self, agent_id: int | None = None, title: str = "") -> Conversation:
         """A new conversation; a title given here counts as automatic, so a generated one may
         replace it (only a rename by the user is kept over a generated title)."""
-        title = clean_title(title)
+        title = checked_title(title)
         now = self._now_iso()
         with self._write():
             agent_name = self._require_agent(agent_id).name if agent_id is not None else None
@@ -140,7 +140,7 @@ class ConversationsMixin(StoreConnection):
         """Set the title; an empty title clears it, so an automatic one may come again."""
         if source not in ("auto", "user"):
             raise ValueError(f"source must be 'auto' or 'user', not {source!r}")
-        title = clean_title(title)
+        title = checked_title(title)
         self._update_conversation(
             cid, "title = ?, title_source = ?", [title, source if title else None]
         )

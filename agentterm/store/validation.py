@@ -196,6 +196,20 @@ _CHECKS = {
 }
 
 
+MAX_TITLE = 500  # characters: a sidebar row shows about 30; anything this long is not a title
+
+
+def checked_title(title: str) -> str:
+    """A title someone gives (a rename, a new conversation): cleaned, and refused when too long."""
+    from agentterm.store.errors import ValueRefused
+
+    text = clean_title(title)
+    if len(text) > MAX_TITLE:
+        raise ValueRefused(f"A title is at most {MAX_TITLE} characters, and this one has "
+                           f"{len(text)}: give a shorter one.")
+    return text
+
+
 def clean_title(title: str) -> str:
     """One line, no control characters, spaces collapsed."""
     text = " ".join(str(title).split())
