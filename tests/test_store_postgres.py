@@ -113,7 +113,7 @@ def test_a_server_restart_fails_one_call_in_one_line_then_the_store_reconnects(p
         try:
             store.rename_conversation(conversation.id, "During")
         except StoreError as error:  # the pooled connection died with the server
-            assert "cannot be reached" in str(error) and "\n" not in str(error)
+            assert "cannot be reached" in str(error) and "what was saved before it is kept" in str(error) and "\n" not in str(error)
         store.rename_conversation(conversation.id, "After")
         assert store.get_conversation(conversation.id).title == "After"
 

@@ -187,13 +187,13 @@ class PostgresDatabase:
             "NUL" in text or "0x00" in text
         ):
             return StoreError(
-                f"The store {self.label} cannot keep text with a NUL character: nothing was saved."
+                f"The store {self.label} cannot keep text with a NUL character: this change was not saved."
             )
         if isinstance(error, psycopg.OperationalError) or type(error).__name__ == "PoolTimeout":
             self._drop_dead_connections()
             return StoreError(
-                f"The store {self.label} cannot be reached ({text}): nothing was saved. "
-                "Try again once the server is back."
+                f"The store {self.label} cannot be reached ({text}): this change was not saved "
+                "(what was saved before it is kept). Try again once the server is back."
             )
         return StoreError(f"The store {self.label} failed: {text}.")
 
