@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from agentterm.store import ValueRefused
 from tests.api_helpers import Api
 from tests.openai_server import Complete, Error
 from tests.serve_helpers import live  # noqa: F401 - the fixture
@@ -223,8 +224,14 @@ def test_a_bad_body_reads_as_one_line_in_the_official_openai_client(alice, live)
 
 
 def test_a_title_longer_than_a_title_is_refused_in_one_line(alice, store):
+    before = store.count_conversations()
+    made = alice.post("/api/sessions", json={"agent": AGENT, "title": "t" * 100_000})
+    assert made.status_code == 422 and made.json()["error"]["param"] == "title"
+    assert store.count_conversations() == before  # refused before anything was made
     sid = alice.ok("post", "/api/sessions", 201, json={"agent": AGENT})["id"]
     answer = alice.patch(f"/api/sessions/{sid}", json={"title": "t" * 100_000})
-    assert answer.status_code == 400 and "at most 500 characters" in answer.json()["error"]["message"]
+    assert answer.status_code == 422 and "'title' is not valid" in answer.json()["error"]["message"]
     assert store.get_conversation(sid).title == ""
+    with pytest.raises(ValueRefused, match="at most 500 characters"):  # the app's and the CLI's rename
+        store.rename_conversation(sid, "t" * 501)
     assert alice.ok("patch", f"/api/sessions/{sid}", json={"title": "t" * 500})["title"] == "t" * 500

@@ -14,6 +14,7 @@ from agentterm.models import to_iso
 from agentterm.server.api_common import Caller, decode_cursor, encode_cursor, store_errors
 from agentterm.server.chat import SESSION_KEY_RULE, header_safe
 from agentterm.server.errors import APIError
+from agentterm.store.validation import MAX_TITLE
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -22,7 +23,7 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agent: str | None = Field(default=None, description="The agent's name or id; none: no agent.")
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=MAX_TITLE)
     tags: list[str] | None = None
     session_uuid: str | None = Field(default=None, min_length=1, max_length=200,
                                      description="The /v1 session_id to give it; none: a new sess_... id.")
@@ -39,7 +40,7 @@ class SessionCreate(BaseModel):
 class SessionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=MAX_TITLE)
     tags: list[str] | None = None
     pinned: bool | None = None
     agent: str | None = Field(default=None, description="Move it to this agent (name or id); \"\" for none.")
@@ -58,7 +59,7 @@ class ConversationRequest(BaseModel):
 
     messages: list[ChatMessage] = Field(min_length=1)
     session_id: int | str | None = Field(default=None, description="A session's id or session_uuid; none: new.")
-    session_name: str | None = None
+    session_name: str | None = Field(default=None, max_length=MAX_TITLE)
     agent_name: str | None = None
     agent_instructions: str | None = None
 

@@ -53,8 +53,9 @@ class ConversationsMixin(StoreConnection):
 
     def create_conversation(self, agent_id: int | None = None, title: str = "") -> Conversation:
         """A new conversation; a title given here counts as automatic, so a generated one may
-        replace it (only a rename by the user is kept over a generated title)."""
-        title = checked_title(title)
+        replace it (only a rename by the user is kept over a generated title). Not length-checked:
+        a title given by a person comes through rename_conversation, which is."""
+        title = clean_title(title)
         now = self._now_iso()
         with self._write():
             agent_name = self._require_agent(agent_id).name if agent_id is not None else None
