@@ -136,3 +136,27 @@ async def test_picker_typing_in_the_list_filters(store):
         await pilot.pause()
         assert app.screen.query_one("#picker-filter", Input).value == "wr"
         assert picker_ids(app) == [f"agent-{writer.id}"]
+
+
+async def test_picker_with_nothing_matching_says_so_and_enter_chooses_nothing(store):
+    # A question typed into the picker (taken for the prompt) filters every agent out: the list
+    # says so, instead of an empty box, and enter neither starts anything nor fails.
+    store.create_agent("Writer")
+    app = Host(AgentPickerScreen(default_agent_id=None), store)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"how do i")
+        await pilot.pause()
+        options = app.screen.query_one("#picker-agents", OptionList)
+        assert picker_ids(app) == ["no-match"]
+        assert options.get_option_at_index(0).disabled
+        assert "No agent matches “how do i”" in options.get_option_at_index(0).prompt.plain
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.results == []
+        for _ in range(8):
+            await pilot.press("backspace")
+        await pilot.pause()
+        assert "none" in picker_ids(app)
+        await pilot.press("enter")
+        await pilot.pause()
+    assert app.results == [("none", None)]

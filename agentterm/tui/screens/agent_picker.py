@@ -142,9 +142,16 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
             options.append(Option(agent_prompt(agent, default=default, mark=self.default_mark),
                                   id=f"agent-{agent.id}"))
         agents = self.query_one("#picker-agents", OptionList)
-        agents.set_options(options)
         if not options:
+            # Say why the list is empty (a question typed here, say) instead of an empty box.
+            shown = one_line(words)
+            if len(shown) > 40:
+                shown = shown[:39] + "…"
+            notice = Text(f"No agent matches “{shown}”", style="italic")
+            notice.append("  backspace to widen, ctrl+t for retired, esc to cancel", style="dim")
+            agents.set_options([Option(notice, id="no-match", disabled=True)])
             return
+        agents.set_options(options)
         wanted = f"agent-{self.default_agent_id}" if self.default_agent_id is not None else "none"
         ids = [option.id for option in options]
         if wanted in ids and not (words and wanted == "none"):
