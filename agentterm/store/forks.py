@@ -69,8 +69,34 @@ class ForksMixin(StoreConnection):
                 params,
             )
             self._copy_tool_calls(params)
+            self._copy_context_cut(source.context_from, source.context_cut_at, params)
             self.set_tags(new, source.tags)
         return self._require_conversation(new)
+
+    def _copy_context_cut(self, start: int | None, cut_at: int | None, params: dict) -> None:
+        """A fork of a compacted conversation sends what its parent sent: the cut is moved onto
+        the copies (the nth copied row is the nth original). A fork made before the cut holds
+        only turns that were all sent at that point, so it starts from its first row."""
+        if not start or start > params["at"]:
+            return
+        before = self._one(
+            f"SELECT count(*) AS n FROM messages WHERE {_CONTEXT} AND id < :start",
+            {**params, "start": start},
+        )
+        copies = [row["id"] for row in self._query(
+            "SELECT id FROM messages WHERE conversation_id = :new ORDER BY id", params)]
+        skipped = (before or {}).get("n") or 0
+        if skipped >= len(copies):
+            return
+        copied_cut = max(copies) if (cut_at or 0) >= params["at"] else None
+        if copied_cut is None:
+            kept = self._one(
+                f"SELECT count(*) AS n FROM messages WHERE {_CONTEXT} AND id <= :cut",
+                {**params, "cut": cut_at or 0},
+            )
+            copied_cut = copies[max(0, ((kept or {}).get("n") or 1) - 1)]
+        self._update_conversation(  # type: ignore[attr-defined]
+            params["new"], "context_from = ?, context_cut_at = ?", [copies[skipped], copied_cut])
 
     def _copy_tool_calls(self, params: dict) -> None:
         """The copied answers' tool calls, each on the copy of its message (copies were
