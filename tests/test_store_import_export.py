@@ -156,3 +156,13 @@ def test_an_imported_answer_can_be_regenerated_as_a_variant(store):
     first, hello, again, hello_again = store.all_messages(imported.id)
     assert (hello.reply_to, hello_again.reply_to) == (first.id, again.id)
     assert store.new_variant(again.id) == 2
+
+
+def test_a_chatgpt_conversation_with_no_text_is_refused_not_imported_empty(store):
+    data = chatgpt_conversation()
+    for node in data["mapping"].values():
+        if node["message"]:
+            node["message"]["content"] = {"content_type": "image_asset_pointer", "parts": [{"asset": "x"}]}
+    with pytest.raises(StoreError, match="holds no text"):
+        store.import_conversation(data)
+    assert store.count_conversations("all") == 0

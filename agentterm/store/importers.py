@@ -56,6 +56,9 @@ def chatgpt_to_export(data: dict[str, Any]) -> dict[str, Any]:
     path.reverse()
 
     messages = [m for node_id, node in path if (m := _message(node_id, node)) is not None]
+    if path and not messages:
+        # Only images, files or empty parts: an empty conversation in the sidebar helps nobody.
+        raise _bad("it holds no text (only images, files or empty parts), so there is nothing to import")
     created = _epoch_to_iso(data.get("create_time"))
     updated = _epoch_to_iso(data.get("update_time")) or created
     title = data.get("title")
