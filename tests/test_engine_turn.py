@@ -324,3 +324,21 @@ async def test_a_new_send_cancels_a_title_still_being_made(store):
     await asyncio.gather(title, return_exceptions=True)
     assert title.cancelled()
     assert store.get_conversation(conversation.id).title == ""
+
+
+async def test_a_send_while_another_agentterm_streams_here_is_refused_and_stores_nothing(store):
+    # Two machines on one store: a prompt added under a live answer would interleave two answers.
+    from tests.store_helpers import stale
+
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "question")
+    live = store.add_message(conversation.id, "assistant", "half", status="streaming")
+
+    failed = last(await collect(store, ScriptedModel(text("no")), conversation.id, "another"))
+    assert failed.error.code == "still_streaming"
+    assert "another agentterm" in failed.error.message and "not sent" in failed.error.hint
+    assert [m.content for m in store.all_messages(conversation.id)] == ["question", "half"]
+
+    stale(store, live.id)  # its writer died: the conversation takes prompts again
+    events = await collect(store, ScriptedModel(text("Now.")), conversation.id, "another")
+    assert last(events).message.content == "Now."

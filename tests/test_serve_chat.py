@@ -160,3 +160,24 @@ def test_a_client_gone_mid_stream_leaves_the_answer_interrupted(live, store, ser
         time.sleep(0.05)
     assert answer.role == "assistant" and answer.status == "interrupted"
     assert 0 < len(answer.content) < len("word " * 200)
+
+
+def test_a_second_request_in_a_session_still_streaming_is_409_and_stores_nothing(live, store, server):  # noqa: F811
+    from tests.openai_server import Stream
+
+    token, _ = store.create_token("alice")
+    api = live.openai(token)
+    server.script(Stream("word " * 200, chunk_size=5, delay=0.05))
+    with httpx.stream("POST", f"{live.base_url}/chat/completions", timeout=30,
+                      headers={"Authorization": f"Bearer {token}"},
+                      json={"model": AGENT, "stream": True, "session_id": "busy",
+                            "messages": [{"role": "user", "content": "go"}]}) as r:
+        lines = r.iter_lines()  # kept open: leaving the loop would close the stream
+        while "word" not in next(lines):
+            pass
+        with pytest.raises(openai.ConflictError) as busy:
+            api.chat.completions.create(model=AGENT, messages=[{"role": "user", "content": "meanwhile"}],
+                                        extra_body={"session_id": "busy"})
+        assert "still streaming" in busy.value.message
+    cid = store.owned_conversation("alice", "busy").id
+    assert "meanwhile" not in [m.content for m in store.all_messages(cid)]

@@ -186,11 +186,17 @@ class _Turn:
         astore, cid = self.astore, self.conversation_id
         store, run = getattr(astore, "__dict__", {}).get("store"), getattr(astore, "run", None)
         if store is None or run is None:  # a test's own async store: two awaits
+            if await guarded(astore.live_answer, cid) is not None:
+                raise _still_streaming_elsewhere()
             message = await guarded(astore.add_message, cid, "user", self.prompt, extra=self.extra)
             self._stored(message)
             return await guarded(astore.all_messages, cid)
 
-        def both() -> tuple[Message, list[Message] | None, Exception | None]:
+        def both() -> tuple[Message | None, list[Message] | None, Exception | None]:
+            # An answer another agentterm (or another request) streams here right now: a prompt
+            # added under it would interleave two answers. Checked in the same hop, before writing.
+            if store.live_answer(cid) is not None:
+                return None, None, None
             message = store.add_message(cid, "user", self.prompt, extra=self.extra)
             try:
                 return message, store.all_messages(cid), None
@@ -198,6 +204,8 @@ class _Turn:
                 return message, None, error
 
         message, history, error = await guarded(run, both)
+        if message is None:
+            raise _still_streaming_elsewhere()
         self._stored(message)
         if error is not None:
             raise StoreFault(error)
@@ -473,3 +481,9 @@ def refuse_agent(agent: Agent | None) -> None:
     if agent.status == "inactive":
         raise TurnRefused(errors.AGENT_INACTIVE, f"The agent {agent.name!r} is inactive, so it cannot answer.",
                           "Set it active again, or move the conversation to another agent.")
+
+
+def _still_streaming_elsewhere() -> TurnRefused:
+    return TurnRefused(errors.STILL_STREAMING,
+                       "An answer is still streaming in this conversation, perhaps in another agentterm.",
+                       "Wait for it to end, or stop it where it streams; the prompt was not sent.")

@@ -269,6 +269,16 @@ class MessagesMixin(StoreConnection):
     def _messages(self, rows: list[dict]) -> list[Message]:
         return [_message(row) for row in rows]
 
+    def live_answer(self, cid: int) -> int | None:
+        """The id of an answer in `cid` still streaming whose writer is alive (its heartbeat is
+        fresh, see STALE_AFTER): this process's or another agentterm's. None when there is none."""
+        row = self._one(
+            "SELECT id FROM messages WHERE status = 'streaming' AND conversation_id = ?"
+            " AND heartbeat_at >= ? ORDER BY id DESC LIMIT 1",
+            [cid, to_iso(self._now() - STALE_AFTER)],
+        )
+        return row["id"] if row else None
+
     def recover_interrupted(self) -> int:
         """Mark answers whose writer is dead (no heartbeat for STALE_AFTER) interrupted.
 
