@@ -78,3 +78,24 @@ def test_chat_titles_switching_and_quit_in_a_real_terminal(terminal, server, db_
         assert titles == ["German Capital City", "French Capital City"]
     finally:
         store.close()
+
+
+def test_a_broken_config_is_said_in_the_app_which_opens_once_it_is_fixed(db_path, config_path, tmp_path):
+    if ensure_tmux() is None:
+        pytest.fail("tmux is needed for the end-to-end tests and could not be installed")
+    good = config_path.read_text(encoding="utf-8")
+    config_path.write_text(good + "\n[providers.broken\n", encoding="utf-8")
+    command = shutil.which("agentterm")
+    argv = [command] if command else [sys.executable, "-m", "agentterm"]
+    env = {"AGENTTERM_DB": str(db_path), "AGENTTERM_CONFIG": str(config_path), "AGENTTERM_TEST_KEY": TEST_KEY,
+           "HOME": os.environ["HOME"], "PATH": os.environ["PATH"], "TERM": "xterm-256color"}
+    session = Tmux(argv, env)
+    try:
+        screen = session.wait_for("The config cannot be read")
+        assert "not valid TOML" in screen and "line" in screen and "Traceback" not in screen
+        config_path.write_text(good, encoding="utf-8")
+        session.send("r")
+        session.wait_for("ctrl+n")  # the app itself, on its store
+        assert not db_path.exists() or Store(db_path).count_conversations("all") == 0
+    finally:
+        session.close()

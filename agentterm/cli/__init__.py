@@ -63,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ctx = Context(args)
     try:
+        if args.command is None and not _config_readable(ctx):
+            return 0  # quit from the config's screen once it reads again
         if args.command != "doctor":
             ctx.settings  # a broken config fails loudly everywhere but in doctor, which reports it
         if args.command is None:
@@ -92,6 +94,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "This is a bug in agentterm; please report it with the command you ran.")
     finally:
         ctx.close()
+
+
+def _config_readable(ctx: Context) -> bool:
+    """For the app in a terminal: a config that cannot be read is said in the app, which waits
+    for it to be fixed (r reads it again) instead of exiting; False when the user quits there
+    (the error raised again when the config is still broken, for its one line on stderr).
+    Anywhere else (a pipe, a script) it is the usual one line on stderr."""
+    from agentterm.config import ConfigError
+
+    try:
+        ctx.settings
+        return True
+    except ConfigError as error:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise
+        from agentterm.tui.config_problem import ConfigProblemApp
+
+        def read() -> None:
+            ctx.__dict__.pop("settings", None)
+            ctx.settings
+
+        if ConfigProblemApp(str(error), read).run():
+            return True
+        read()  # quit while still broken: the line stays in the terminal too (exit code 2)
+        return False
 
 
 def _output_failed(error: OSError) -> bool:
