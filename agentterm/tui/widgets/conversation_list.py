@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, OptionList, Tab, Tabs
 from textual.widgets.option_list import Option
@@ -31,6 +33,9 @@ BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inac
 # Rows read at a time; the next page comes when the highlight or the scroll nears the end. A
 # filter keystroke over 10,000 conversations lays out 50 rows, not 200 (bench/sidebar.py).
 PAGE = 50
+# How long a filter keystroke's frame waits for its rows: the typed letter and the rows it lists
+# are then one frame (see ConversationList._hold_frame); a slower store shows the letter first.
+HOLD = 0.05
 
 
 def fit(text: str, width: int) -> str:
@@ -84,6 +89,15 @@ class ConversationOptions(LetterKeys, OptionList):
         # The wheel moves no highlight: near the end of the rows, read the next page.
         if self.scroll_target_y >= self.max_scroll_y - self.scrollable_content_region.height:
             self.call_later(self.parent.load_more)
+
+
+class FilterField(TextField):
+    """The title filter: each change holds the screen's next frame until its rows arrive."""
+
+    def watch_value(self, value: str) -> None:
+        sidebar = self.parent
+        if isinstance(sidebar, ConversationList):
+            sidebar._hold_frame()
 
 
 class InlineRename(TextField):
@@ -171,9 +185,11 @@ class ConversationList(Vertical):
         self._more = False  # whether a page beyond the rows listed may hold more
         self._loading_more = False
         self._generation = 0  # each new read of the list or search; older answers are dropped
+        self._frame_hold: ExitStack | None = None
+        self._hold_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield TextField(placeholder="Filter titles; enter searches text", id="filter")
+        yield FilterField(placeholder="Filter titles; enter searches text", id="filter")
         yield Tabs(Tab("Inbox", id="inbox"), Tab("Archive", id="archive"), Tab("Trash", id="trash"),
                    id="views")
         yield ConversationOptions(id="conversations")
@@ -223,6 +239,35 @@ class ConversationList(Vertical):
                                                         limit=limit, offset=offset, owner=self.app.viewer)  # type: ignore[attr-defined]
         self.post_message(self.PageRead(generation, view, query, limit, offset, rows, keep))
 
+    def _hold_frame(self) -> None:
+        """Hold the screen's repaints from a filter keystroke until its rows are shown (HOLD at most).
+
+        The rows come from the store's thread a few milliseconds after the key. Painted at once,
+        the typed letter took the screen's update slot, and Textual's update timer then put the
+        rows' frame one to two frame periods (17-33 ms) later: one frame showing both is sooner.
+        The hold begins as the value changes, before the screen hears of it (a hold begun at
+        Input.Changed comes after the screen has scheduled the letter's frame, and saves nothing).
+        """
+        if self._frame_hold is not None or not self.is_mounted:
+            return
+        hold = ExitStack()
+        hold.enter_context(self.app.batch_update())
+        self._frame_hold = hold
+        self._hold_timer = self.set_timer(HOLD, self._release_frame)
+
+    def _release_frame(self) -> None:
+        hold, self._frame_hold = self._frame_hold, None
+        if hold is None:
+            return
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        hold.close()
+        self.screen.check_idle()  # what came in meanwhile is painted now, in one frame
+
+    def on_unmount(self) -> None:
+        self._release_frame()
+
     @dataclass
     class PageRead(Message, bubble=False):
         """Rows of the list arrived from the store (offset 0: the whole list anew)."""
@@ -238,6 +283,12 @@ class ConversationList(Vertical):
     def on_conversation_list_page_read(self, event: PageRead) -> None:
         if event.generation != self._generation:
             return  # the user has moved on: another read (or a search) is on its way
+        try:
+            self._show_page(event)
+        finally:
+            self._release_frame()
+
+    def _show_page(self, event: PageRead) -> None:
         if event.offset:
             if event.offset != len(self.conversations):
                 return
