@@ -114,3 +114,58 @@ async def test_the_new_prompt_s_text_goes_with_the_conversation_it_makes(setting
         await pilot.pause()
         assert screen.chat_pane.prompt_input.text == ""  # the new prompt is empty again
         assert store.get_conversation(made.id).draft == ""
+
+
+async def test_the_new_prompt_s_draft_survives_a_restart_per_store(settings, db_path, tmp_path, client, server):
+    from agentterm.new_draft import read_new_draft
+
+    server.script(Stream("ok"), Complete("Title"))
+    store = Store(db_path)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_draft(None)
+        await pilot.press(*"an idea for later")
+        # Quit at once: the quit writes it (the pause has not come).
+    store.close()
+    assert read_new_draft(db_path) == "an idea for later"
+    assert read_new_draft(tmp_path / "another.db") == ""  # each store has its own
+
+    store = Store(db_path)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.main_screen
+        await screen.open_draft(None)
+        await pilot.pause()
+        assert screen.chat_pane.prompt_input.text == "an idea for later"
+        await pilot.press("enter")  # its send makes the conversation and empties the file's copy
+        await settle(pilot)
+        assert screen.chat_pane.conversation is not None
+        await until(pilot, lambda: read_new_draft(db_path) == "")
+    store.close()
+
+
+async def test_a_pause_writes_the_new_prompt_s_draft_without_a_quit(settings, db_path, client, server):
+    from agentterm.new_draft import read_new_draft
+
+    store = Store(db_path)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_draft(None)
+        await pilot.press(*"typed then a pause")
+        await until(pilot, lambda: read_new_draft(db_path) == "typed then a pause", attempts=400)
+    store.close()
+
+
+async def test_a_run_that_never_opens_the_new_prompt_leaves_its_draft_alone(settings, db_path, client, server):
+    from agentterm.new_draft import read_new_draft, write_new_draft
+
+    write_new_draft(db_path, "from last week")
+    store = Store(db_path)
+    older, _ = seed(store)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(older.id)
+        await pilot.press(*"x")
+        await pilot.pause()
+    store.close()
+    assert read_new_draft(db_path) == "from last week"

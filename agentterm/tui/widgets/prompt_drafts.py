@@ -21,7 +21,8 @@ HISTORY_LIMIT = 500
 class PromptDrafts:
     """Mixed into ChatPane. Each conversation's draft is its `draft` column, written through
     AsyncStore after a pause in typing, at once on leaving it, and at quit. The new-conversation
-    prompt has a draft of its own, kept in memory for this run (docs/keys.md, "Drafts")."""
+    prompt has a draft of its own, kept per store in a small file of the state dir
+    (agentterm/new_draft.py; docs/keys.md, "Drafts")."""
 
     conversation: Conversation | None
     prompt_input: PromptInput
@@ -46,6 +47,8 @@ class PromptDrafts:
     def leave_draft(self) -> None:
         """Before another conversation is shown: keep what is typed with this one."""
         self._stop_draft_timer()
+        if self._draft_key not in self._drafts:
+            return  # never shown in this run: the prompt's text is not its draft (the dashboard's)
         self._keep_draft(self._draft_key, self.prompt_input.text)
 
     def enter_draft(self) -> None:
@@ -53,7 +56,7 @@ class PromptDrafts:
         key = self._draft_key
         drafts = self._drafts
         if key not in drafts:
-            drafts[key] = self.conversation.draft if self.conversation is not None else ""
+            drafts[key] = self.conversation.draft if self.conversation is not None else self._new_draft_on_disk()
             if key is not None:
                 self._drafts_stored.setdefault(key, drafts[key])
         text = drafts[key]
@@ -90,6 +93,26 @@ class PromptDrafts:
         drafts = self._drafts
         drafts[conversation_id] = drafts.pop(None, "")
         drafts[None] = ""
+        self._write_new_draft("")
+
+    def _new_draft_on_disk(self) -> str:
+        from agentterm.new_draft import read_new_draft
+
+        return read_new_draft(self._store_target())
+
+    def _store_target(self) -> object:
+        return getattr(getattr(self.astore, "store", None), "path", None) or ":memory:"
+
+    def _write_new_draft(self, text: str) -> None:
+        self.__dict__["_new_draft_wanted"] = text
+        self._write_new_draft_file()
+
+    @work(group="new-draft", thread=True, exit_on_error=False)
+    def _write_new_draft_file(self) -> None:
+        from agentterm.new_draft import WRITING, write_new_draft
+
+        with WRITING:  # the newest text wins, whichever thread gets here last
+            write_new_draft(self._store_target(), self.__dict__.get("_new_draft_wanted", ""))
 
     def _keep_draft(self, key: int | None, text: str) -> None:
         drafts = self._drafts
@@ -98,6 +121,8 @@ class PromptDrafts:
         drafts[key] = text
         if key is not None:
             self._write_draft(key, text)
+        else:
+            self._write_new_draft(text)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         # Not stopped: the app warms the model client up on the first text typed.
@@ -106,14 +131,17 @@ class PromptDrafts:
         if self._drafts.get(self._draft_key) == event.text_area.text:
             return  # a draft just restored, or typed back to what is kept
         if self._draft_key is None:
-            self._drafts[None] = event.text_area.text  # memory only: nothing to wait for
-            return
+            # Kept in memory at once (the quit may come before the pause); the file after it.
+            self._drafts[None] = event.text_area.text
         self._stop_draft_timer()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._draft_pause)  # type: ignore[attr-defined]
 
     def _draft_pause(self) -> None:
         self._draft_timer = None
-        self._keep_draft(self._draft_key, self.prompt_input.text)
+        if self._draft_key is None:
+            self._write_new_draft(self.prompt_input.text)
+        else:
+            self._keep_draft(self._draft_key, self.prompt_input.text)
 
     def _stop_draft_timer(self) -> None:
         if self._draft_timer is not None:
@@ -135,12 +163,18 @@ class PromptDrafts:
         quit cancelled before it ran) is written before the app ends."""
         self._stop_draft_timer()
         try:
-            self._drafts[self._draft_key] = self.prompt_input.text
+            if self._draft_key in self._drafts:  # not the dashboard's prompt, never a draft
+                self._drafts[self._draft_key] = self.prompt_input.text
         except Exception:  # noqa: BLE001 - the prompt is gone already: nothing new to keep
             pass
         from agentterm.store import StoreError
 
         stored = self._drafts_stored
+        if None in self._drafts:
+            from agentterm.new_draft import WRITING, write_new_draft
+
+            with WRITING:
+                write_new_draft(self._store_target(), self._drafts[None])
         for key, text in list(self._drafts.items()):
             if key is None or stored.get(key) == text:
                 continue

@@ -1,0 +1,68 @@
+"""The new-conversation prompt's draft, kept across runs: a small JSON file in the state dir,
+one text per store (the store's name as the recent-stores list shows it). The other drafts live
+in their conversation's row; this one has no row until its first send makes the conversation."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+FILE = "new_drafts.json"
+# A draft is for typing, not for storing documents: a longer text is not kept here.
+LIMIT = 200_000
+KEPT = 20
+# Held around a write: the app's writes come from worker threads.
+WRITING = threading.Lock()
+
+
+def _file() -> Path:
+    from agentterm.paths import default_state_dir
+
+    return default_state_dir() / FILE
+
+
+def _all() -> dict[str, str]:
+    try:
+        data = json.loads(_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def read_new_draft(target: object) -> str:
+    """The text left in the new prompt for this store; "" when none (or the file is unreadable)."""
+    from agentterm.recent_stores import shown_name
+
+    name = shown_name(target)
+    return _all().get(name, "") if name is not None else ""
+
+
+def write_new_draft(target: object, text: str) -> None:
+    """Keep (or with "" forget) the new prompt's text for this store. Best effort: a state dir
+    that cannot be written costs the draft's copy on disk, never the app; the file is 0600."""
+    from agentterm.recent_stores import shown_name
+
+    name = shown_name(target)
+    if name is None or len(text) > LIMIT:
+        return
+    drafts = _all()
+    if drafts.get(name, "") == text:
+        return
+    drafts.pop(name, None)
+    if text:
+        drafts[name] = text
+    drafts = dict(list(drafts.items())[-KEPT:])
+    path = _file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(drafts, out)
+        os.replace(temp, path)
+    except OSError:
+        pass
