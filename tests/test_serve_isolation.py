@@ -150,3 +150,16 @@ def test_no_token_a_bad_one_and_a_revoked_one_are_401_on_every_route(live, store
             assert answer.status_code == 401, (method, path, headers)
             assert answer.json()["error"]["code"] == "invalid_api_key"
     assert store.get_conversation(ids["session_id"]).message_count == 2
+
+
+def test_every_route_is_described_in_docs_api_md(live):  # noqa: F811
+    # docs/api.md is the API's reference: a route added without its line there fails here.
+    import re
+    from pathlib import Path
+
+    def shape(text: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", text)
+
+    doc = shape((Path(__file__).parent.parent / "docs" / "api.md").read_text(encoding="utf-8"))
+    missing = sorted(f"{m} {p}" for m, p in app_routes(live.app) if f"{m} {shape(p)}" not in doc)
+    assert missing == []
