@@ -102,11 +102,20 @@ class AgentTermSession:
 
     def _find(self, store: Store) -> dict | None:
         # The local user's rows have no owner; the unique index is on (coalesce(owner, ''), key).
+        # Under PostgreSQL's row-level security a member's rows are owned by its role (the
+        # column's default there): that is the local user, and the only rows it can see.
         return store._one(
             "SELECT id, deleted_at FROM conversations"
-            " WHERE coalesce(owner, '') = '' AND session_key = ?",
-            [self.session_id],
+            " WHERE coalesce(owner, '') = ? AND session_key = ?",
+            [self._owner(store), self.session_id],
         )
+
+    def _owner(self, store: Store) -> str:
+        if "_member" not in self.__dict__:
+            from agentterm.store.row_security import member_name
+
+            self.__dict__["_member"] = member_name(store) or ""
+        return self.__dict__["_member"]
 
     def _live_id(self, store: Store) -> int | None:
         row = self._find(store)

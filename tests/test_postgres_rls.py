@@ -122,3 +122,25 @@ def test_store_secure_turns_it_on_and_doctor_says_so(pg_cluster, pg_url, tmp_pat
     assert "Carols" in cli("agents", "list", url=carol).stdout
     bad = cli("store", "secure", "--member", "no_such_role")
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "There is no role no_such_role" in bad.stderr
+
+
+async def test_the_sdk_session_remembers_for_a_member_under_row_security(team):
+    # A member's rows are owned by its role (the column's default): the session must find them
+    # again on the next run, and bob's session of the same name is his own.
+    from agentterm.sdk import AgentTermSession
+
+    alice_url, bob_url = team[team["alice"]], team[team["bob"]]
+    first = AgentTermSession("chat-42", db=alice_url)
+    await first.add_items([{"role": "user", "content": "remember the launch"}])
+    await first.close()
+    again = AgentTermSession("chat-42", db=alice_url)
+    await again.add_items([{"role": "assistant", "content": "noted"}])
+    assert [i["content"] for i in await again.get_items()] == ["remember the launch", "noted"]
+    await again.close()
+    bobs = AgentTermSession("chat-42", db=bob_url)
+    assert await bobs.get_items() == []
+    await bobs.add_items([{"role": "user", "content": "bob's own"}])
+    assert [i["content"] for i in await bobs.get_items()] == ["bob's own"]
+    await bobs.close()
+    with Store(alice_url) as store:
+        assert len(store.list_conversations(view="all", owner=team["alice"])) == 1
