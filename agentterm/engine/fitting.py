@@ -45,17 +45,29 @@ async def fit_for(astore: Any, client: Any, conversation: Conversation, agent: A
     """The fit of the next request, from numbers the store sums (no message body is read)."""
     window = window_for(getattr(client, "settings", None), provider, model)
     size = await astore.context_size(conversation.id)
+    fit = first_fit(size, conversation, agent, window=window, prompt=prompt)
+    if fit.fits:
+        return fit
+    return plan_fit(_meter(size, conversation, agent, window), await astore.turn_sizes(conversation.id), prompt,
+                    reserve=answer_reserve(agent, window))
+
+
+def first_fit(size: Any, conversation: Conversation, agent: Any, *, window: int | None,
+              prompt: str | None) -> Fit:
+    """The fit from the store's context_size alone (no turn sizes): when it does not fit,
+    fit_for reads the turns to say how many to leave out. No store call, so a caller on the
+    store's thread can check and write the prompt in one go (run_turn does)."""
+    meter = _meter(size, conversation, agent, window)
+    if window is None:
+        return Fit(meter.used, None)
+    return plan_fit(meter, [], prompt, reserve=answer_reserve(agent, window))
+
+
+def _meter(size: Any, conversation: Conversation, agent: Any, window: int | None) -> Any:
     instructions = conversation.instructions_override
     if instructions is None and agent is not None:
         instructions = agent.instructions
-    meter = measure(size, instructions=instructions, window=window)
-    if window is None:
-        return Fit(meter.used, None)
-    fit = plan_fit(meter, [], prompt, reserve=answer_reserve(agent, window))
-    if fit.fits:
-        return fit
-    return plan_fit(meter, await astore.turn_sizes(conversation.id), prompt,
-                    reserve=answer_reserve(agent, window))
+    return measure(size, instructions=instructions, window=window)
 
 
 async def make_room(astore: Any, client: Any, conversation: Conversation, fit: Fit, how: str, *,

@@ -25,8 +25,8 @@ from agentterm.engine.events import (
     ToolsUnavailable,
     UsageReported,
 )
-from agentterm.engine.context import Overflow, not_fitting_line
-from agentterm.engine.fitting import ContextCut, fit_for, make_room, sent_history, with_summary
+from agentterm.engine.context import Overflow, not_fitting_line, window_for
+from agentterm.engine.fitting import ContextCut, first_fit, fit_for, make_room, sent_history, with_summary
 from agentterm.engine.model import ModelClient, delta_kind
 from agentterm.engine.prompt import CONTINUE_PROMPT, prompt_not_text, prompt_too_long
 from agentterm.engine.request import request_messages
@@ -172,39 +172,59 @@ class _Turn:
             raise TurnRefused(errors.NO_IMAGES, f"The model {self.resolved_model} does not take images, so the "
                               "image was not sent.", "Ask a model that takes images, or set vision = true on "
                               "its provider if it does (docs/attachments.md).")
-        await self._fit()
         if self.mode == "send":
             return await self._store_prompt()
+        await self._fit()
         # An answer whose writer died is marked interrupted, so it can be retried or continued.
         await guarded(astore.recover_interrupted)
         history = await guarded(astore.all_messages, self.conversation_id)
         return await self._again(history)
 
     async def _store_prompt(self) -> list[Message]:
-        """The prompt written, then the history read once after it (a long conversation's history
-        is the costly read): one hop to the store's thread when the store has one."""
+        """The context check (_fit), the prompt written, then the history read once after it (a
+        long conversation's history is the costly read): one hop to the store's thread when the
+        store has one, each hop costing a thread hand-off (docs/performance.md). A request that
+        does not fit (rare) takes _fit's own path first; with no known window nothing is read."""
         astore, cid = self.astore, self.conversation_id
         store, run = getattr(astore, "__dict__", {}).get("store"), getattr(astore, "run", None)
-        if store is None or run is None:  # a test's own async store: two awaits
+        window = window_for(getattr(self.client, "settings", None), self._provider, self.resolved_model)
+        if store is None or run is None:  # a test's own async store: an await each
+            if window is not None:
+                await self._fit()
             if await guarded(astore.live_answer, cid) is not None:
                 raise _still_streaming_elsewhere()
             message = await guarded(astore.add_message, cid, "user", self.prompt, extra=self.extra)
             self._stored(message)
             return await guarded(astore.all_messages, cid)
+        conversation, agent, prompt = self.conversation, self.agent, self.prompt
+        checked = window is None
 
-        def both() -> tuple[Message | None, list[Message] | None, Exception | None]:
+        def together() -> tuple[Any, Message | None, list[Message] | None, Exception | None]:
+            if not checked:
+                try:
+                    size = store.context_size(cid)
+                except Exception as error:  # noqa: BLE001 - raised as _fit's read would raise it
+                    return "size", None, None, error
+                if not first_fit(size, conversation, agent, window=window, prompt=prompt).fits:
+                    return "fit", None, None, None
             # An answer another agentterm (or another request) streams here right now: a prompt
             # added under it would interleave two answers. Checked in the same hop, before writing.
             if store.live_answer(cid) is not None:
-                return None, None, None
-            message = store.add_message(cid, "user", self.prompt, extra=self.extra)
+                return "live", None, None, None
+            message = store.add_message(cid, "user", prompt, extra=self.extra)
             try:
-                return message, store.all_messages(cid), None
+                return None, message, store.all_messages(cid), None
             except Exception as error:  # noqa: BLE001 - the prompt is stored: say so, below
-                return message, None, error
+                return None, message, None, error
 
-        message, history, error = await guarded(run, both)
-        if message is None:
+        check, message, history, error = await guarded(run, together)
+        if check == "size":
+            raise error
+        if check == "fit":
+            await self._fit()  # refused, or room made (dropped or summarised turns): then stored
+            checked = True
+            check, message, history, error = await guarded(run, together)
+        if check == "live":
             raise _still_streaming_elsewhere()
         self._stored(message)
         if error is not None:
