@@ -235,3 +235,31 @@ def test_a_title_longer_than_a_title_is_refused_in_one_line(alice, store):
     with pytest.raises(ValueRefused, match="at most 500 characters"):  # the app's and the CLI's rename
         store.rename_conversation(sid, "t" * 501)
     assert alice.ok("patch", f"/api/sessions/{sid}", json={"title": "t" * 500})["title"] == "t" * 500
+
+
+@pytest.mark.parametrize("body, field, kind", [
+    (b"{not json", "1", "json_invalid"),
+    (b"", None, "missing"),
+    (b'{"model": "Assistant"}', "messages", "missing"),
+    (b'{"model": 5, "messages": []}', "model", "string_type"),
+    (b'{"model": "Assistant", "messages": [1]}', "messages.0", "dict_type"),
+    (b'{"model": "Assistant", "messages": [{"role": "user", "content": "hi"}], "stream": "maybe"}', "stream",
+     "bool_parsing"),
+])
+def test_a_bad_chat_body_is_a_422_naming_the_field_in_both_shapes(alice, store, body, field, kind):
+    before = store.count_conversations()
+    answer = alice.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    data = answer.json()
+    assert data["detail"][0]["type"] == kind and data["error"]["param"] == field, data
+    assert data["detail"][0]["loc"][0] == "body"
+    assert store.count_conversations() == before
+
+
+def test_the_chat_route_documents_its_body_and_header(alice):
+    operation = alice.get("/openapi.json").json()["paths"]["/v1/chat/completions"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert operation["requestBody"]["required"] is True
+    assert {"model", "messages"} <= set(schema["required"]) and "session_id" in schema["properties"]
+    assert [p["name"] for p in operation["parameters"]] == ["x-session-id"]
+    assert "422" in operation["responses"]
