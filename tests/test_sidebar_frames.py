@@ -71,3 +71,32 @@ async def test_a_busy_store_delays_the_rows_not_the_letter(settings, store, clie
         await busy
         await until(pilot, lambda: ("B", beta) in frames)
         assert sidebar._frame_hold is None
+
+
+async def test_the_same_rows_again_are_not_set_again_and_a_changed_row_is(settings, store, client, server):
+    everything, beta = seed(store)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        sidebar = app.main_screen.sidebar
+        sidebar.filter_input.focus()
+        await pilot.pause()
+        await pilot.press("B")
+        await until(pilot, lambda: option_ids(app) == beta)
+        first = sidebar.options.get_option_at_index(0)
+        await pilot.press("e")  # "Be" lists the same rows: the list keeps its options
+        await until(pilot, lambda: sidebar._listed == ("inbox", "Be"))
+        await pilot.pause()
+        assert sidebar.options.get_option_at_index(0) is first
+        store.rename_conversation(beta[0], "Beta renamed")  # what a row shows changed: drawn anew
+        sidebar.refresh_list()
+        await until(pilot, lambda: sidebar.options.get_option_at_index(0) is not first)
+        assert sidebar.options.get_option_at_index(0).prompt.plain.startswith("Beta renamed")
+        assert [sidebar.options.get_option_at_index(i).id for i in range(3)] == [f"c:{i}" for i in beta]
+        await pilot.press("z")  # no title matches: the empty line, once, then kept
+        await until(pilot, lambda: option_ids(app) == [])
+        empty = sidebar.options.get_option_at_index(0)
+        assert empty.disabled and "No title matches" in empty.prompt.plain
+        await pilot.press("z")
+        await until(pilot, lambda: sidebar._listed == ("inbox", "Bezz"))
+        await pilot.pause()
+        assert sidebar.options.get_option_at_index(0) is empty and sidebar.options.option_count == 1

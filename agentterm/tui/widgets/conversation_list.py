@@ -36,6 +36,7 @@ PAGE = 50
 # How long a filter keystroke's frame waits for its rows: the typed letter and the rows it lists
 # are then one frame (see ConversationList._hold_frame); a slower store shows the letter first.
 HOLD = 0.05
+PROMPTS = 1000  # rows' prompts kept for reuse (see ConversationList._prompt)
 
 
 def fit(text: str, width: int) -> str:
@@ -187,6 +188,8 @@ class ConversationList(Vertical):
         self._generation = 0  # each new read of the list or search; older answers are dropped
         self._frame_hold: ExitStack | None = None
         self._hold_timer: Timer | None = None
+        self._prompts: dict[tuple[str, ...], Content] = {}  # what a row shows -> its prompt
+        self._shown: tuple[int, list[tuple[str | None, Content]]] | None = None  # the width and rows set
 
     def compose(self) -> ComposeResult:
         yield FilterField(placeholder="Filter titles; enter searches text", id="filter")
@@ -299,8 +302,9 @@ class ConversationList(Vertical):
         self._more = len(self.conversations) == event.limit
         now = self.clock()
         width = max(self.options.content_size.width - 2, 20)
-        options = [Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in self.conversations]
-        if not options:
+        rows: list[tuple[str | None, Content]] = [(f"c:{c.id}", self._prompt(c, now, width))
+                                                  for c in self.conversations]
+        if not rows:
             empty = {"inbox": f"No conversations yet: {key_label(self, 'app.new_conversation')} starts one.",
                      "archive": "Nothing archived.", "trash": "The trash is empty."}[self.view]
             if event.query:
@@ -308,9 +312,23 @@ class ConversationList(Vertical):
                 empty = ("No conversation has " + " and ".join(f"#{one_line(t)}" for t in tags)
                          + (" with that in its title." if title else ".")) if tags else \
                     "No title matches; enter searches the text."
-            options = [Option(Content(empty), disabled=True)]
-        self.options.set_options(options)
+            rows = [(None, self._empty_prompt(empty))]
+        shown, self._shown = self._shown, (width, rows)
+        if (shown is not None and shown[0] == width and len(shown[1]) == len(rows) and not self.options.scroll_y
+                and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(shown[1], rows))):
+            # The rows on screen already (the next letter of a filter often lists the same ones):
+            # set again, the list would be measured and drawn anew for the same frame.
+            self._highlight(event.keep)
+            return
+        self.options.set_options([Option(prompt, id=option_id, disabled=option_id is None)
+                                  for option_id, prompt in rows])
         self._highlight(event.keep)
+
+    def _empty_prompt(self, text: str) -> Content:
+        key = ("", "", "", "", text)  # never a row's key: every row has a badge
+        if (prompt := self._prompts.get(key)) is None:
+            prompt = self._prompts[key] = Content(text)
+        return prompt
 
     def _add_page(self, page: list[Conversation]) -> None:
         self._more = len(page) == PAGE
@@ -319,6 +337,7 @@ class ConversationList(Vertical):
             now = self.clock()
             width = max(self.options.content_size.width - 2, 20)
             self.conversations = self.conversations + page
+            self._shown = None
             self.options.add_options([Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in page])
 
     def load_more(self) -> bool:
@@ -386,12 +405,20 @@ class ConversationList(Vertical):
         when = relative_time(conversation.last_activity_at, now)
         detail = fit(f"{when} · {agent}", max(width - len(badge) - 1, 8))
         style = "bold" if conversation.id == self.open_id else ""
-        parts: list[str | tuple[str, str]] = [(fit(title, width), style), "\n", (badge, BADGE_STYLES[badge]),
-                                              " ", (detail, "$text-muted")]
-        if conversation.tags:
-            parts += ["\n", (fit(" ".join(f"#{one_line(t)}" for t in conversation.tags), width),
-                             "italic $text-accent")]
-        return Content.assemble(*parts)
+        tags = fit(" ".join(f"#{one_line(t)}" for t in conversation.tags), width) if conversation.tags else ""
+        # The same row shown again (the next keystroke, a refresh) is the same Content: it keeps
+        # the line heights and splits Textual measured, and is not assembled and wrapped anew.
+        key = (fit(title, width), style, badge, detail, tags)
+        if (prompt := self._prompts.pop(key, None)) is None:
+            parts: list[str | tuple[str, str]] = [(key[0], style), "\n", (badge, BADGE_STYLES[badge]),
+                                                  " ", (detail, "$text-muted")]
+            if tags:
+                parts += ["\n", (tags, "italic $text-accent")]
+            prompt = Content.assemble(*parts)
+            if len(self._prompts) >= PROMPTS:
+                del self._prompts[next(iter(self._prompts))]  # the least recently shown
+        self._prompts[key] = prompt
+        return prompt
 
     def show_search(self, query: str) -> None:
         """Full-text search over every message; each hit opens its conversation at the match."""
@@ -415,6 +442,7 @@ class ConversationList(Vertical):
             return
         query = event.query
         self.hits = event.hits
+        self._shown = None
         width = max(self.options.content_size.width - 2, 20)
         options: list[Option] = [Option(Content.assemble(
             (f"{len(self.hits)} match(es) for ", "$text-muted"), (fit(one_line(query), width - 16), "bold"),
