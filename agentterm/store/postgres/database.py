@@ -207,10 +207,13 @@ class PostgresDatabase:
 
     # --- statements ----------------------------------------------------------------------
 
-    def query(self, sql: str, params: Params = ()) -> list[dict]:
+    def query(self, sql: str, params: Params = (), *, prepare: bool | None = None) -> list[dict]:
+        """Rows as dicts. A statement run often is prepared on its connection (psycopg's
+        prepare_threshold); prepare=False plans it with its parameters every time (search.py:
+        a generic plan cannot see which words are asked for)."""
         with self.lock, self._connection() as conn:
             try:
-                cursor = conn.execute(to_psycopg(sql), _params(params))
+                cursor = conn.execute(to_psycopg(sql), _params(params), prepare=prepare)
                 return cursor.fetchall() if cursor.description else []
             except psycopg.Error as error:
                 raise self.error(error) from None
