@@ -136,12 +136,16 @@ class ChatView(VerticalScroll, can_focus=True):
             messages = await astore.messages_around(conversation.id, around, WINDOW)
             newest = await astore.latest_messages(conversation.id, 1)
             self.at_latest = bool(messages) and bool(newest) and messages[-1].id == newest[-1].id
+            self.has_earlier = bool(messages) and bool(
+                await astore.messages_before(conversation.id, messages[0].id, 1)
+            )
         else:
-            messages = await astore.latest_messages(conversation.id, WINDOW)
+            # One more than the window tells whether there are earlier ones, in the same
+            # statement (on PostgreSQL a round trip less for each open).
+            messages = await astore.latest_messages(conversation.id, WINDOW + 1)
+            self.has_earlier = len(messages) > WINDOW
+            messages = messages[-WINDOW:]
             self.at_latest = True
-        self.has_earlier = bool(messages) and bool(
-            await astore.messages_before(conversation.id, messages[0].id, 1)
-        )
         last_prompt_id = self._last_prompt_id(messages)
         messages = shown(messages)
         tries = await self._tries(messages)
@@ -253,10 +257,9 @@ class ChatView(VerticalScroll, can_focus=True):
         if first is None:
             return
         astore = self.app.astore  # type: ignore[attr-defined]
-        earlier = await astore.messages_before(self.conversation.id, first.message_id, WINDOW)
-        self.has_earlier = len(earlier) == WINDOW and bool(
-            await astore.messages_before(self.conversation.id, earlier[0].id, 1)
-        )
+        earlier = await astore.messages_before(self.conversation.id, first.message_id, WINDOW + 1)
+        self.has_earlier = len(earlier) > WINDOW  # one more: whether there are earlier still
+        earlier = earlier[-WINDOW:]
         if earlier:
             self._filling = True
             earlier = shown(earlier)
