@@ -35,6 +35,7 @@ def test_a_new_store_records_each_migration_by_name_and_time(store):
         (5, "m005_drafts_forks_overrides"),
         (6, "m006_users_tokens"),
         (7, "m007_context_cut"),
+        (8, "m008_conversations_owner"),
     ]
     assert all(applied_at for _, _, applied_at in rows)
     assert [v for v, _, _ in rows] == list(range(1, migrations.latest_version() + 1))
@@ -103,9 +104,9 @@ def test_a_store_at_version_3_records_its_migrations_without_times():
     db = Database(sqlite3.connect(":memory:", isolation_level=None))
     assert migrations.apply_migrations(db, target=3) == [1, 2, 3]
     assert migrations.applied_migrations(db) == []
-    assert migrations.apply_migrations(db) == [4, 5, 6, 7]
+    assert migrations.apply_migrations(db) == [4, 5, 6, 7, 8]
     assert [(v, bool(at)) for v, _, at in migrations.applied_migrations(db)] == [
-        (1, False), (2, False), (3, False), (4, True), (5, True), (6, True), (7, True)]
+        (1, False), (2, False), (3, False), (4, True), (5, True), (6, True), (7, True), (8, True)]
     assert migrations.apply_migrations(db) == []
 
 

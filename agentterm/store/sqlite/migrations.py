@@ -451,3 +451,15 @@ def m007_context_cut(db: Database) -> None:
         ALTER TABLE conversations ADD COLUMN context_cut_at INTEGER;
         """,
     )
+
+
+@migration
+def m008_conversations_owner(db: Database) -> None:
+    """An index on the conversations that have an owner (users made through `agentterm serve`),
+    for the server's `owner = ?`. Partial: the app's `owner IS NULL OR owner = ?` keeps walking
+    the view's index (the local user's rows have no owner); a full index on owner led SQLite,
+    without statistics, to read every conversation by owner and sort them."""
+    _run_script(
+        db,
+        "CREATE INDEX conversations_owner ON conversations (owner) WHERE owner IS NOT NULL;",
+    )
