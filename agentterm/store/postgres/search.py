@@ -39,22 +39,21 @@ def search_rows(
     # matches for every word and read all 200,000 for a common one (140 ms instead of 2).
     return db.query(
         f"""WITH q AS (SELECT {tsquery} AS q),
-            ranked AS (SELECT m.id, m.content AS text, ts_rank(m.search, q.q) AS score
-                         FROM ({newest_sql}) newest JOIN messages m ON m.id = newest.id
-                         JOIN conversations c ON c.id = m.conversation_id, q
-                        WHERE c.deleted_at IS NULL AND m.superseded = 0 AND {owned}
-                        ORDER BY score DESC, m.id DESC LIMIT ?),
-            titles AS (SELECT c.id, c.title AS text, ts_rank(c.search, q.q) AS score
+            ranked AS (SELECT n.id, n.score
+                         FROM ({newest_sql}) n JOIN conversations c ON c.id = n.conversation_id
+                        WHERE c.deleted_at IS NULL AND n.superseded = 0 AND {owned}
+                        ORDER BY n.score DESC, n.id DESC LIMIT ?),
+            titles AS (SELECT c.id, ts_rank(c.search, q.q) AS score
                          FROM conversations c, q
                         WHERE c.search @@ {tsquery} AND c.deleted_at IS NULL AND {owned}
                         ORDER BY score DESC, c.id DESC LIMIT ?),
-            page AS (SELECT * FROM (SELECT 0 AS kind, id, text, score FROM titles
-                                    UNION ALL SELECT 1, id, text, score FROM ranked) hits
+            page AS (SELECT * FROM (SELECT 0 AS kind, id, score FROM titles
+                                    UNION ALL SELECT 1, id, score FROM ranked) hits
                       ORDER BY score DESC, kind, id DESC LIMIT ?)
-        SELECT coalesce(m.conversation_id, p.id) AS conversation_id,
-               c.title AS conversation_title,
+        SELECT c.id AS conversation_id, c.title AS conversation_title,
                m.id AS message_id, m.role,
-               ts_headline('english', p.text, q.q, ?) AS snippet,
+               ts_headline('english', CASE WHEN p.kind = 1 THEN m.content ELSE c.title END,
+                           q.q, ?) AS snippet,
                coalesce(m.created_at, c.last_activity_at) AS created_at
           FROM page p CROSS JOIN q
           LEFT JOIN messages m ON p.kind = 1 AND m.id = p.id
@@ -73,7 +72,7 @@ def matching_ids(db: PostgresDatabase, query: str, where: str, params: list, lim
     tsquery, query_params = _tsquery(query)
     if not tsquery:
         return []
-    newest = _newest(db, tsquery, query_params, limit)
+    newest = _newest(db, tsquery, query_params, limit, ranked=False)
     if newest is None:
         return []
     newest_sql, newest_params = newest
@@ -92,7 +91,7 @@ def matching_ids(db: PostgresDatabase, query: str, where: str, params: list, lim
 
 
 def _newest(
-    db: PostgresDatabase, tsquery: str, params: list, limit: int | None = None
+    db: PostgresDatabase, tsquery: str, params: list, limit: int | None = None, *, ranked: bool = True
 ) -> tuple[str, list] | None:
     """SQL for the ids of the newest `limit` (SEARCH_RANKED) messages matching, with its
     parameters; None when the query has no word to look for (only stop words: "the").
@@ -112,8 +111,14 @@ def _newest(
     if kind["empty"]:
         return None
     order = "m.id + 0" if kind["phrase"] else "m.id"
-    return (f"SELECT m.id FROM messages m WHERE m.search @@ {tsquery}"
-            f" ORDER BY {order} DESC LIMIT ?", [*params, limit])
+    # With what ranking them needs, read from the row the search visits anyway: the 2,000 are
+    # not looked up again by id (5 ms of a 20 ms search), only the page returned is.
+    if not ranked:
+        return (f"SELECT m.id FROM messages m WHERE m.search @@ {tsquery} ORDER BY {order} DESC"
+                " LIMIT ?", [*params, limit])
+    return (f"SELECT m.id, m.conversation_id, m.superseded, ts_rank(m.search, {tsquery}) AS score"
+            f" FROM messages m WHERE m.search @@ {tsquery} ORDER BY {order} DESC LIMIT ?",
+            [*params, *params, limit])
 
 
 def _tsquery(query: str) -> tuple[str, list[str]]:
