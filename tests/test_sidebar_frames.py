@@ -100,3 +100,16 @@ async def test_the_same_rows_again_are_not_set_again_and_a_changed_row_is(settin
         await until(pilot, lambda: sidebar._listed == ("inbox", "Bezz"))
         await pilot.pause()
         assert sidebar.options.get_option_at_index(0) is empty and sidebar.options.option_count == 1
+
+
+async def test_rows_are_compared_with_the_list_itself(settings, store, client, server):
+    everything, _ = seed(store)
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        sidebar = app.main_screen.sidebar
+        await pilot.pause()
+        sidebar.options.clear_options()  # the list emptied behind the sidebar's back
+        sidebar.refresh_list()
+        await until(pilot, lambda: sidebar.options.option_count == len(everything))
+        assert [sidebar.options.get_option_at_index(i).id for i in range(len(everything))] == \
+            [f"c:{i}" for i in everything]

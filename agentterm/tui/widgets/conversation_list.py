@@ -189,7 +189,6 @@ class ConversationList(Vertical):
         self._frame_hold: ExitStack | None = None
         self._hold_timer: Timer | None = None
         self._prompts: dict[tuple[str, ...], Content] = {}  # what a row shows -> its prompt
-        self._shown: tuple[int, list[tuple[str | None, Content]]] | None = None  # the width and rows set
 
     def compose(self) -> ComposeResult:
         yield FilterField(placeholder="Filter titles; enter searches text", id="filter")
@@ -313,9 +312,7 @@ class ConversationList(Vertical):
                          + (" with that in its title." if title else ".")) if tags else \
                     "No title matches; enter searches the text."
             rows = [(None, self._empty_prompt(empty))]
-        shown, self._shown = self._shown, (width, rows)
-        if (shown is not None and shown[0] == width and len(shown[1]) == len(rows) and not self.options.scroll_y
-                and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(shown[1], rows))):
+        if self._showing(rows):
             # The rows on screen already (the next letter of a filter often lists the same ones):
             # set again, the list would be measured and drawn anew for the same frame.
             self._highlight(event.keep)
@@ -323,6 +320,20 @@ class ConversationList(Vertical):
         self.options.set_options([Option(prompt, id=option_id, disabled=option_id is None)
                                   for option_id, prompt in rows])
         self._highlight(event.keep)
+
+    def _showing(self, rows: list[tuple[str | None, Content]]) -> bool:
+        """Whether the list holds these rows (ids and the very prompts) and is not scrolled.
+
+        A width change needs no check: the OptionList measures its rows again on a resize.
+        """
+        options = self.options
+        if options.option_count != len(rows) or options.scroll_y:
+            return False
+        for index, (option_id, prompt) in enumerate(rows):
+            option = options.get_option_at_index(index)
+            if option.id != option_id or option.prompt is not prompt:
+                return False
+        return True
 
     def _empty_prompt(self, text: str) -> Content:
         key = ("", "", "", "", text)  # never a row's key: every row has a badge
@@ -337,7 +348,6 @@ class ConversationList(Vertical):
             now = self.clock()
             width = max(self.options.content_size.width - 2, 20)
             self.conversations = self.conversations + page
-            self._shown = None
             self.options.add_options([Option(self._prompt(c, now, width), id=f"c:{c.id}") for c in page])
 
     def load_more(self) -> bool:
@@ -442,7 +452,6 @@ class ConversationList(Vertical):
             return
         query = event.query
         self.hits = event.hits
-        self._shown = None
         width = max(self.options.content_size.width - 2, 20)
         options: list[Option] = [Option(Content.assemble(
             (f"{len(self.hits)} match(es) for ", "$text-muted"), (fit(one_line(query), width - 16), "bold"),
