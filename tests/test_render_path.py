@@ -109,3 +109,64 @@ async def test_a_long_answer_opens_with_its_end_and_the_rest_follows(settings, s
             await settle(pilot)
         assert not view.unmounted
         assert "".join(body.source for body in view.bodies) == long_answer == view.source
+
+
+async def test_each_flush_of_a_long_answer_lays_out_once_and_only_its_growing_segment(
+        settings, store, client, server, monkeypatch):
+    # Counts a regression would move (docs/performance.md, the unpaced stream): Textual laid the
+    # screen out twice a flush (a widget's new size asked for a second layout), and every segment
+    # of a long answer stayed mounted, so each layout cost more as the answer grew.
+    from textual.screen import Screen
+
+    from agentterm.tui.widgets.message import STREAM_BODIES
+
+    layouts = [0]
+    original = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        layouts[0] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    conversation = seed_conversation(store, "Long", [("q", "a")], age=timedelta(hours=1))
+    text = "".join(f"Paragraph {i}: " + "a few more words in it, " * 12 + "done.\n\n" for i in range(48))
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.main_screen.open_conversation(conversation.id)
+        pane = app.main_screen.chat_pane
+        answer = store.add_message(conversation.id, "assistant", "", status="streaming")
+        pane.post_message(ChatPane.ReplyStarted(answer))
+        await settle(pilot)
+        view = pane.chat_view.view_for(answer.id)
+        plain = cuts = plain_layouts = 0
+        for start in range(0, len(text), 500):
+            before = {id(body): body._laid_out for body in view.bodies}
+            segments_before = len(view._segments)
+            layouts[0] = 0
+            flushes = view.flushes
+            pane.post_message(ChatPane.ReplyDelta(answer.id, text[start:start + 500]))
+            await until(pilot, lambda: view.flushes > flushes)
+            await pilot.pause()
+            await pilot.pause()
+            bodies = view.bodies
+            # Only the growing segment was laid out again: the finished ones kept their lines.
+            for body in bodies[:-2]:
+                if id(body) in before:
+                    assert body._laid_out is before[id(body)]
+            assert len(bodies) <= STREAM_BODIES
+            if len(view._segments) == segments_before:
+                plain += 1
+                plain_layouts += layouts[0]
+            else:
+                cuts += 1
+                assert layouts[0] <= 2, layouts[0]  # and one for the new segment's mount
+        # One layout a flush; twice more once, when the chat's scrollbar appears.
+        assert plain > 5 and cuts > 3 and plain_layouts <= plain + 2, (plain, plain_layouts)
+        assert view.unmounted
+        assert view.source == text
+
+        pane.post_message(ChatPane.ReplyFinished(
+            store.update_message(answer.id, content=text, status="complete")))
+        await settle(pilot)
+        await until(pilot, lambda: not view.unmounted)
+        assert "".join(body.source for body in view.bodies) == text

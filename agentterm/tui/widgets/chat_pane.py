@@ -381,6 +381,7 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         message = event.message
         if (view := self.chat_view.view_for(message.id)) is not None:
             await view.finish(message)
+            self.chat_view.complete_later(view)
         elif self._current(message.conversation_id):
             view = await self.chat_view.add_message(message)
         if view is not None and message.reply_to is not None and message.variant > 1:
@@ -410,6 +411,7 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
             return
         if (view := self.chat_view.view_for(message.id)) is not None:
             await view.finish(message)
+            self.chat_view.complete_later(view)
         elif self._current(message.conversation_id):
             await self.chat_view.add_message(message)
         self.chat_view.update_jump()

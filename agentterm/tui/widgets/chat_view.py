@@ -15,6 +15,7 @@ from textual.widgets import Static
 from agentterm.models import Conversation, Message
 from agentterm.store import Store
 from agentterm.tui.keymap import key_label
+from agentterm.tui.widgets.markdown_text import NoRelayout
 from agentterm.tui.widgets.message import MessageView
 from agentterm.tui.widgets.segments import SEGMENT_CHARS
 
@@ -52,7 +53,7 @@ def shown(messages: list[Message]) -> list[Message]:
     return [m for m in messages if not (m.role == "tool" and m.tool_call_id in called)]
 
 
-class ChatView(VerticalScroll, can_focus=True):
+class ChatView(NoRelayout, VerticalScroll, can_focus=True):
     """Mounts the newest WINDOW messages; scrolling to the top mounts the WINDOW before them.
 
     Opening a conversation costs the same for 10 messages as for 10,000: nothing outside the
@@ -215,6 +216,12 @@ class ChatView(VerticalScroll, can_focus=True):
                 if not await self._keeping_still(keep, partial(view.mount_earlier, SEGMENT_CHARS)):
                     return
                 budget -= max(view.mounted_chars - before, 1)
+
+    def complete_later(self, view: MessageView) -> None:
+        """A streamed answer whose start was unmounted while it streamed (MessageView.STREAM_BODIES):
+        mount some of it back in the background, as when a conversation opens."""
+        if view.unmounted and view.parent is self and self.following and not self._filling:
+            self._fill([], mounted=[view])
 
     def _start_near(self, scroll_y: float) -> MessageView | None:
         """A long answer whose unmounted start is within a screen of the view, if any."""

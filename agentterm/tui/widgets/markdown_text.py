@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from time import perf_counter
 from typing import TYPE_CHECKING
 
 from textual.content import Content, Span
@@ -336,7 +335,35 @@ def _inline(token: Token) -> Content:
     return Content("".join(text), spans)
 
 
-class MarkdownText(Widget):
+_warm = False
+
+
+def warm_up() -> None:
+    """Import and build what the first answer's layout needs (markdown-it, the highlighter):
+    about 80 ms the first time, better spent in a thread while the request goes out than on the
+    event loop at the first flush (where it also made the next flushes wait: they are spaced by
+    what the last one cost)."""
+    global _warm
+    if not _warm:
+        _warm = True
+        render_lines("# A\n\n```python\nx = 1\n```\n", 40)
+
+
+class NoRelayout:
+    """Mixed into a widget: its size changing in a layout does not ask for another layout.
+
+    Textual sets a widget's virtual_size after each layout, and that reactive asks for a full
+    layout of the screen again: with a streaming answer, each flush laid the screen out twice,
+    the second time to the same result. The size is still recorded (and a scrolling container's
+    scrollbars updated); whatever changes a widget's content asks for its own layout.
+    """
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]
+
+
+class MarkdownText(NoRelayout, Widget):
     """Markdown in one widget, where Textual's Markdown mounts one widget per block (each laid out
     again on every change). Laid out again only when its width or its text changes; selectable
     as text; a click on a link posts LinkClicked and opens nothing."""
@@ -361,8 +388,6 @@ class MarkdownText(Widget):
         self.fence = fence
         """The code fence open where this text starts (it is a later part of a long block)."""
         self._laid_out: tuple[int, Content, int] | None = None
-        self.layout_time = 0.0
-        """Seconds the last layout took: a streaming answer shows its chunks less often if it grows."""
 
     @property
     def source(self) -> str:
@@ -385,10 +410,8 @@ class MarkdownText(Widget):
     def _layout(self, width: int) -> tuple[Content, int]:
         laid_out = self._laid_out
         if laid_out is None or laid_out[0] != width:
-            started = perf_counter()
             lines = render_lines(self._source, width, self.fence)
             laid_out = self._laid_out = (width, Content("\n").join(lines), len(lines))
-            self.layout_time = perf_counter() - started
         return laid_out[1], laid_out[2]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:

@@ -21,7 +21,7 @@ from agentterm.sanitize import EscapeFilter, one_line, strip_escapes
 from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.attachment_chips import message_chips
 from agentterm.tui.widgets.letter_keys import LetterKeys
-from agentterm.tui.widgets.markdown_text import MarkdownText
+from agentterm.tui.widgets.markdown_text import MarkdownText, NoRelayout
 from agentterm.tui.widgets.segments import (  # noqa: F401 - split_point: the tests' too
     SEGMENT_CHARS, cut_points, fences, segments, split, split_point)
 from agentterm.tui.widgets.thinking import ThinkingView
@@ -36,7 +36,16 @@ FLUSH_INTERVAL = 0.1
 second, bench/streaming.py's worst key took 191 ms and the collector paused up to 134 ms (each
 frame leaves hundreds of Textual strips to collect); at 10, 16 ms and 44 ms."""
 FLUSH_SHARE = 0.25
-"""...and never so often that showing it takes more than this share of the time."""
+"""...and never so often that showing it takes more than this share of the time: the time from a
+flush to the frame showing it (the parse, Textual's layout and render, and on a loaded machine
+the wait for a core), so a faster stream or a slower machine gets fewer, not costlier, frames."""
+MAX_FLUSH_INTERVAL = 0.5
+"""...but at least twice a second, whatever one frame cost (the first one imports the parser)."""
+STREAM_BODIES = 4
+"""While it streams at the bottom of the chat, a long answer keeps only its newest segments
+mounted (the rest mount again on scrolling up, as when it is opened): every layout visits each
+mounted widget, so each flush then costs the same at the answer's 80,000th character as at its
+first."""
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -54,7 +63,7 @@ class _Line(Static):
             self.parent.action_request(action)
 
 
-class MessageView(LetterKeys, Vertical, can_focus=True):
+class MessageView(NoRelayout, LetterKeys, Vertical, can_focus=True):
     """A message; focus it for its actions, or click the words in its header."""
 
     LETTER_PLACE = "A message"
@@ -111,6 +120,8 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
         """How many segments at the start of a long answer are not mounted yet."""
         self.flushes = 0
         """How many times streamed text was shown (each a layout): far fewer than the chunks."""
+        self.flush_cost = 0.0
+        """Seconds from the last flushes to the frames showing them (smoothed): sets the interval."""
         self._live_thinking: ThinkingView | None = None
 
     @property
@@ -338,8 +349,7 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
             self._fold_thinking()  # the answer starts: the thinking folds away
         self._pending.append(delta)
         if self._flush_timer is None:
-            bodies = self.bodies
-            interval = max(FLUSH_INTERVAL, (bodies[-1].layout_time if bodies else 0.0) / FLUSH_SHARE)
+            interval = min(max(FLUSH_INTERVAL, self.flush_cost / FLUSH_SHARE), MAX_FLUSH_INTERVAL)
             wait = max(self._flushed_at + interval - monotonic(), 0.001)
             self._flush_timer = self.set_timer(wait, self._flush)
 
@@ -355,9 +365,14 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
             return
         text = self._filter.feed("".join(self._pending))
         self._pending.clear()
-        self._flushed_at = monotonic()
+        self._flushed_at = started = monotonic()
         self._extend(text)
         self.flushes += 1
+        self.call_after_refresh(self._shown, started)
+
+    def _shown(self, started: float) -> None:
+        cost = monotonic() - started
+        self.flush_cost = cost if self.flushes <= 1 else (self.flush_cost + cost) / 2
 
     def _extend(self, text: str) -> None:
         bodies = self.bodies
@@ -389,7 +404,17 @@ class MessageView(LetterKeys, Vertical, can_focus=True):
             for index in range(len(self._segments) - len(cuts), len(self._segments)):
                 bodies.append(self._body(index))
                 self.mount(bodies[-1], after=bodies[-2])
+            self._unmount_oldest(bodies)
         bodies[-1].update(self._segments[-1])
+
+    def _unmount_oldest(self, bodies: list[MarkdownText]) -> None:
+        """While the chat follows the stream, unmount all but the newest STREAM_BODIES segments."""
+        extra = len(bodies) - STREAM_BODIES
+        if extra <= 0 or self._filter is None or not getattr(self.parent, "following", False):
+            return
+        for body in bodies[:extra]:
+            body.remove()
+        self._unmounted += extra
 
     def _stop_stream(self) -> None:
         if self._flush_timer is not None:

@@ -54,9 +54,12 @@ class TurnView:
         from agentterm.engine import MAX_STEPS, AnswerFailed, AnswerStarted, TextDelta, ThinkingDelta, run_turn
         from agentterm.redact import ScrubFilter
 
+        from agentterm.tui.widgets.markdown_text import warm_up
+
         pane: Any = self
         astore = pane.astore
         answer_id: int | None = None
+        asyncio.get_running_loop().run_in_executor(None, warm_up)  # while the request goes out
         # A model faster than the screen (a loopback server sends 20,000 pieces in a fraction of a
         # second) would queue a Textual message per piece, each dispatched on its own: a piece
         # that comes while the last one posted still waits unhandled joins it instead.
