@@ -5,9 +5,8 @@
 Figures, with the big store, headless (`App.run_test`, 120x40); a "frame" is the first frame the
 compositor renders after the action (see bench/headless.py):
 - opening the store: `Store(path)` (connect, check the schema, recover interrupted answers);
-- the sidebar: `refresh_list()` (the query, the rows, `set_options`) to its frame, from an
-  emptied list (the rows drawn anew, as at start); the two added up are "the sidebar drawn
-  after the store opens";
+- the sidebar: `refresh_list()` (the query, the rows built anew, `set_options`) to its frame;
+  the two added up are "the sidebar drawn after the store opens";
 - filtering: each keystroke typed into the filter (`pilot.press`) to its frame;
 - full-text search: `Store.search()` for several kinds of query, and in the app, enter in the
   filter to the frame showing the hits.
@@ -71,11 +70,9 @@ async def app_figures(runs: int) -> dict[str, list[float]]:
         sidebar = app.main_screen.sidebar
         figures["rows"] = [len(sidebar.conversations)]
         for _ in range(runs + 1):
-            # Each run draws the rows anew, as at start: the list emptied (its frame not timed)
-            # and no prompt kept, since the sidebar leaves rows already on screen as they are.
-            sidebar.options.clear_options()
+            # Each run builds and sets the rows anew: the sidebar leaves rows already on screen as
+            # they are, so the prompts it keeps are dropped first (each row is then a new one).
             getattr(sidebar, "_prompts", {}).clear()
-            await pilot.pause()
             before = sidebar.conversations
             clock.expect_frame_when(lambda before=before: sidebar.conversations is not before)
             started = time.perf_counter()
