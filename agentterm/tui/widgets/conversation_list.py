@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, OptionList, Tab, Tabs
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from agentterm.humanize import relative_time
@@ -27,6 +27,7 @@ from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.fields import TextField
 from agentterm.tui.widgets.guard import store_guarded
 from agentterm.tui.widgets.letter_keys import LetterKeys
+from agentterm.tui.widgets.view_tabs import ViewTabs
 
 VIEWS = ("inbox", "archive", "trash")
 BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}
@@ -192,8 +193,7 @@ class ConversationList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield FilterField(placeholder="Filter titles; enter searches text", id="filter")
-        yield Tabs(Tab("Inbox", id="inbox"), Tab("Archive", id="archive"), Tab("Trash", id="trash"),
-                   id="views")
+        yield ViewTabs(("inbox", "Inbox"), ("archive", "Archive"), ("trash", "Trash"), id="views")
         yield ConversationOptions(id="conversations")
 
     @property
@@ -479,14 +479,14 @@ class ConversationList(Vertical):
         return ids[index] if 0 <= index < len(ids) else None
 
     def set_view(self, view: str) -> None:
-        self.query_one(Tabs).active = view
+        self.query_one(ViewTabs).active = view
 
-    @on(Tabs.TabActivated, "#views")
+    @on(ViewTabs.Activated, "#views")
     @store_guarded
-    def _view_changed(self, event: Tabs.TabActivated) -> None:
+    def _view_changed(self, event: ViewTabs.Activated) -> None:
         event.stop()
-        if event.tab.id in VIEWS and event.tab.id != self.view:
-            self.view = event.tab.id
+        if event.tab_id in VIEWS and event.tab_id != self.view:
+            self.view = event.tab_id
             self.refresh_list()
 
     @on(Input.Changed, "#filter")
