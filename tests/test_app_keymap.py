@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from textual.widgets import Button, DataTable
+from textual.widgets import DataTable
 
 from agentterm.tui.keymap import clashes, live_key
 from agentterm.tui.screens.help import HelpScreen
+from agentterm.tui.widgets.home import QuickAction
 from tests.app_helpers import make_app, seed_conversation, settle
 
 
@@ -55,7 +56,7 @@ async def test_the_dashboard_and_the_prompt_name_the_remapped_keys(settings, sto
     app = make_app(settings, store, client)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        labels = [str(button.label) for button in app.main_screen.home.query(Button)]
+        labels = [str(button.label) for button in app.main_screen.home.query(QuickAction)]
         assert "New chat  f6" in labels and not any("ctrl+n" in label for label in labels)
         placeholder = str(app.main_screen.chat_pane.prompt_input.placeholder)
         assert placeholder == "Type a prompt; ctrl+s sends, enter adds a line"
