@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -31,6 +32,11 @@ from agentterm.tui.widgets.status_line import StatusLine
 from agentterm.tui.widgets.foreign_answer import ForeignAnswer
 from agentterm.tui.widgets.prompt_drafts import PromptDrafts
 from agentterm.tui.widgets.turn_view import TurnView
+
+
+# The pane's rules (messages, the prompt, the header): not parsed before the first frame, where
+# the pane is not shown (docs/performance.md, start-up).
+CHAT_CSS = Path(__file__).resolve().parent.parent / "chat.tcss"
 
 
 class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView, MessageActions, Vertical):
@@ -143,6 +149,14 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
 
         agent: Agent
         prompt: str | None
+
+    def _post_register(self, app) -> None:
+        # Where Textual adds a widget's DEFAULT_CSS, before the pane and its children are styled;
+        # a user stylesheet, as app.tcss (added once: the same source again is a no-op).
+        stylesheet = app.stylesheet
+        if not stylesheet.has_source(str(CHAT_CSS), ""):
+            stylesheet.add_source(CHAT_CSS.read_text(encoding="utf-8"), read_from=(str(CHAT_CSS), ""))
+        super()._post_register(app)
 
     def __init__(self, store: Store, client, clock: Callable[[], datetime], *,
                  id: str | None = None) -> None:
