@@ -47,14 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def make_app(settings, store, client, *, open_agent: str | None = None):
     """The Textual app, built from parts that tests can build the same way."""
+    # No collection from here to the first frame: Textual's import and the first screen allocate
+    # what lives as long as the process, and even young-generation collections over it cost
+    # 20-30 ms of CPU before the first frame (docs/performance.md, start-up). The app turns the
+    # collector back on once the first frame is out (AgentTermApp.resume_collector).
+    gc.disable()
     from agentterm.tui.app import AgentTermApp
 
-    return AgentTermApp(settings, store, client, open_agent=open_agent)
+    app = AgentTermApp(settings, store, client, open_agent=open_agent)
+    app.collector_paused = True
+    return app
 
 
 def run_app(ctx: Context) -> int:
     app = make_app(ctx.settings, ctx.store, ctx.client, open_agent=ctx.args.agent)
-    app.run()
+    try:
+        app.run()
+    finally:
+        gc.enable()  # an app that ended before its first frame
     return app.return_code or 0
 
 

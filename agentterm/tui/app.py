@@ -86,6 +86,15 @@ class AgentTermApp(App[None]):
         self._owns_store = False  # a store opened from the palette: the app closes it at the end
         self._theme_problem = self._apply_theme(settings.theme)
 
+    collector_paused = False
+    """The command line turned the cyclic collector off for the start (cli.make_app)."""
+
+    def resume_collector(self) -> None:
+        """The collector back on, once the first frame is out (MainScreen's first show)."""
+        if self.collector_paused:
+            self.collector_paused = False
+            gc.enable()
+
     def _apply_theme(self, theme: str) -> str | None:
         if theme in self.available_themes:
             self.theme = theme

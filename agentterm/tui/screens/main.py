@@ -379,6 +379,7 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
             # Queued behind this resume, whose handling paints the first frame (call_after_refresh
             # ran before that paint).
             self.call_later(self._mount_chat)
+            self.call_later(self.app.resume_collector)
             return
         if self.sidebar.hits is None:
             self.sidebar.refresh_list()
