@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -186,6 +185,8 @@ def _retry_after(response: Any) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # an HTTP date here is rare: the email package (ten modules) not at start
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -7,10 +7,12 @@ not changed, and each answer keeps the model that wrote it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentterm.tui.widgets.chat_header import ChatHeader
 from agentterm.tui.widgets.guard import guarded, store_guarded
+
+if TYPE_CHECKING:  # the header comes with the chat pane, after the first frame
+    from agentterm.tui.widgets.chat_header import ChatHeader
 
 
 class ConversationSettings:
