@@ -1,7 +1,7 @@
 """The store: agents, conversations and messages, in one SQLite file or a PostgreSQL database."""
 
 from agentterm.models import STALE_AFTER
-from agentterm.store.errors import GoneError, StoreError, ValidationError, ValueRefused
+from agentterm.store.errors import GoneError, StoreError, StoreUnreachable, ValidationError, ValueRefused
 from agentterm.store.search import SNIPPET_CLOSE, SNIPPET_OPEN
 from agentterm.store.opening import open_store
 from agentterm.store.store import Store
@@ -25,6 +25,7 @@ __all__ = [
     "ValueRefused",
     "Store",
     "StoreError",
+    "StoreUnreachable",
     "ValidationError",
     "open_store",
 ]

@@ -12,6 +12,12 @@ class ValueRefused(StoreError):
     so a writer may try again without that value (the engine keeps an answer's text this way)."""
 
 
+class StoreUnreachable(StoreError):
+    """The store's server cannot be reached now (stopped, restarting, a network cut): the store
+    itself is fine, so what was not written can be written once it is back. A writer may keep
+    what it has in memory and try again (an answer goes on streaming, engine/answer.py)."""
+
+
 class ValidationError(StoreError):
     """Agent fields that cannot be saved; `errors` maps each field to the reason."""
 

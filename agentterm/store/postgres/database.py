@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
-from agentterm.store.errors import StoreError, ValueRefused
+from agentterm.store.errors import StoreError, StoreUnreachable, ValueRefused
 from agentterm.store.port import POSTGRES, Params
 from agentterm.store.postgres import migrations, notify
 from agentterm.store.target import mask
@@ -32,6 +32,13 @@ PREPARE_THRESHOLD = 1
 # Calls are serialised by the store's lock (one transaction at a time, as on SQLite); the pool
 # keeps a spare connection or two so one lost to a server restart is replaced, not awaited.
 POOL_SIZE = 2
+# While the server is away, each call asks it directly, this long at most (a stopped server
+# refuses at once; a cut network takes the whole wait), instead of waiting out the pool's
+# timeout: the pool's own attempts back off, 1 s, 2 s, 4 s ... up to minutes apart.
+PROBE_TIMEOUT_SECONDS = 3
+# PostgreSQL's codes for a connection lost or refused by a server going down or full; with
+# no code at all (the socket closed, nothing answered), psycopg's own connection errors.
+_AWAY_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
 class PostgresDatabase:
@@ -44,6 +51,7 @@ class PostgresDatabase:
         self.lock = threading.RLock()
         self.fault: Callable[[str, Any], None] | None = None
         self._tx: psycopg.Connection | None = None  # the connection of the transaction open
+        self._away = False  # a call lost the server: the next one asks it directly first
         # What the open transaction wrote that the app's watch cares about (notify.py): sent
         # as NOTIFYs just before it commits.
         self._changes: set[str] = set()
@@ -67,8 +75,11 @@ class PostgresDatabase:
             ) from None
         except Exception as error:  # a malformed URL: psycopg.ProgrammingError or ValueError
             raise StoreError(f"Cannot open the store {self.label}: {error}.") from None
-        self.pool = ConnectionPool(
-            url, kwargs=kwargs, min_size=1, max_size=POOL_SIZE, open=True,
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ConnectionPool:
+        return ConnectionPool(
+            self._url, kwargs=self._kwargs, min_size=1, max_size=POOL_SIZE, open=True,
             name="agentterm-store", timeout=CONNECT_TIMEOUT_SECONDS,
         )  # fmt: skip
 
@@ -141,6 +152,8 @@ class PostgresDatabase:
         if self._tx is not None:
             yield self._tx
             return
+        if self._away:
+            self._come_back()
         try:
             with self.pool.connection() as conn:
                 yield conn
@@ -195,21 +208,31 @@ class PostgresDatabase:
             return StoreError(
                 f"The store {self.label} cannot keep text with a NUL character: this change was not saved."
             )
-        if isinstance(error, psycopg.OperationalError) or type(error).__name__ == "PoolTimeout":
-            self._drop_dead_connections()
-            return StoreError(
+        if _lost(error):
+            # The pool's idle connections went with it (a restart, a cut): the next call asks
+            # the server directly, and once it answers starts a fresh pool (_come_back).
+            self._away = True
+            return StoreUnreachable(
                 f"The store {self.label} cannot be reached ({text}): this change was not saved "
                 "(what was saved before it is kept). Try again once the server is back."
             )
+        if isinstance(error, psycopg.OperationalError):
+            return StoreError(f"The store {self.label} failed ({text}): this change was not saved.")
         return StoreError(f"The store {self.label} failed: {text}.")
 
-    def _drop_dead_connections(self) -> None:
-        """After a lost connection, the idle ones went with it (a server restart): have the pool
-        check them now, so the next call gets a live connection, not the next dead one."""
+    def _come_back(self) -> None:
+        """The server was lost: ask it directly, and once it answers, calls go to a fresh pool
+        (the old one's attempts back off for minutes, and its idle connections are dead)."""
         try:
-            self.pool.check()
-        except Exception:
-            pass  # the server is still away: the next call says so
+            psycopg.connect(self._url, **{**self._kwargs, "connect_timeout": PROBE_TIMEOUT_SECONDS}).close()
+        except psycopg.Error as error:
+            raise self.error(error) from None
+        old, self.pool = self.pool, self._new_pool()
+        self._away = False
+        try:
+            old.close(timeout=0)
+        except Exception:  # noqa: BLE001 - its threads end on their own
+            pass
 
     # --- statements ----------------------------------------------------------------------
 
@@ -354,6 +377,16 @@ def to_psycopg(sql: str) -> str:
             out.append(ch)
         i += 1
     return "".join(out)
+
+
+def _lost(error: BaseException) -> bool:
+    """The server is away (stopped, restarting, out of connections) or the network to it cut."""
+    if type(error).__name__ == "PoolTimeout":
+        return True
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = getattr(error, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _AWAY_STATES
 
 
 def _first_line(error: BaseException) -> str:
