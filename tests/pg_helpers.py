@@ -204,9 +204,113 @@ class PostgresCluster:
         self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
         self._pg_ctl_start()
 
+    def stop_server(self) -> None:
+        """Stop the server and leave it stopped (the tests of a server away); start_server()."""
+        self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
+
+    def start_server(self) -> None:
+        """Start it again on the same port, after stop_server()."""
+        self._pg_ctl_start()
+
+    def terminate(self, dbname: str) -> int:
+        """pg_terminate_backend of every connection to `dbname` (ours): how many there were."""
+        rows = self.admin(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = '{dbname}' AND pid <> pg_backend_pid()"
+        )
+        return rows[0][0]
+
     def stop(self) -> None:
         """Stop our own server (pg_ctl on our data directory) and remove its directory."""
         if self._running:
             self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w", check=False)
             self._running = False
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class TcpProxy:
+    """A loopback TCP proxy in front of the test server, which a test can cut (every connection
+    through it closed at once, new ones refused: a network cut as the client sees it) and mend
+    (the same port listening again). Threads of its own; close() ends them."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self._target = ("127.0.0.1", target_port)
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._closed = False
+        self.port = 0
+        self.mend()
+
+    def url(self, pg_url: str) -> str:
+        """`pg_url` through the proxy."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(pg_url)
+        return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{self.port}"))
+
+    def mend(self) -> None:
+        import threading
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._sockets = self._sockets, []
+        for sock in [listener, *sockets]:
+            if sock is None:
+                continue
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut or closed
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

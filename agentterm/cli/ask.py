@@ -128,10 +128,31 @@ async def stream_answer(ctx: Context, conversation_id: int, prompt: str | None, 
         out()
         if tools is not None:
             await tools.aclose()
+    if printer.unsaved:
+        await save_pending(ctx)
     printer.raise_failure()
     if new and not ctx.args.no_title and printer.answered:
         await start_title(ctx.store, ctx.client, conversation_id)
     return 1 if printer.denied else 0
+
+
+# An answer that ended while the store's server was away: how long `ask` waits for it to be back.
+PENDING_WAIT_SECONDS = 15.0
+
+
+async def save_pending(ctx: Context) -> None:
+    """An answer that ended while the store's server was away (a restart, a network cut),
+    written once it is back; after PENDING_WAIT_SECONDS, one line saying what the store kept."""
+    from agentterm.engine import has_pending, retry_pending
+
+    if not has_pending(ctx.store):
+        return
+    if await retry_pending(ctx.store, for_seconds=PENDING_WAIT_SECONDS):
+        sys.stderr.write("agentterm: the store is back: the answer is saved.\n")
+        return
+    raise CliError("the answer shown was not saved: the store still cannot be reached.",
+                   "The store keeps the answer up to its last save, marked interrupted at the next "
+                   "open; run it again with --retry or `chats continue` once the server is back.")
 
 
 def retry_target(ctx: Context):

@@ -33,6 +33,8 @@ class TurnPrinter:
         self.text_seen = False
         self.answered = False
         self.denied = 0  # calls denied because nobody could be asked
+        self.away = False  # the store's server is away (a StoreAway said so)
+        self.unsaved = False  # the answer ended while it was: its end waits to be written
         self.said: set[int] = set()
         self.failure: BaseException | None = None
         self.empty: str | None = None
@@ -77,6 +79,15 @@ class TurnPrinter:
                    else "left out of what is sent")
             self._line(f"the {event.dropped} oldest turn(s) did not fit the model's window: {how}; "
                        "they stay in the conversation.")
+        elif isinstance(event, engine.StoreAway):
+            if event.error is not None and not self.away:
+                self._end_thinking()
+                self._line(f"{event.error.split(': this change')[0]}: the answer goes on and is saved "
+                           "once the server is back.")
+            elif event.error is None and self.away:
+                self._line("the store is back: the answer is saved again as it streams.")
+            self.away = event.error is not None
+            self.unsaved = self.unsaved or event.unsaved
         elif isinstance(event, engine.AnswerFailed):
             self.failure = event.error
 

@@ -9,6 +9,7 @@ from agentterm.engine.events import (
     ApprovalAsked,
     Event,
     PromptStored,
+    StoreAway,
     TextDelta,
     ThinkingDelta,
     ToolCallArguments,
@@ -25,12 +26,12 @@ from agentterm.engine.prompt import CONTINUE_PROMPT, MAX_PROMPT_CHARS, prompt_no
 from agentterm.engine.request import request_messages
 from agentterm.engine.titles import auto_title, cancel_title, start_title
 from agentterm.engine.turn import FLUSH_INTERVAL, MAX_STEPS, refuse_agent, run_turn
-from agentterm.engine.writes import retry_pending
+from agentterm.engine.writes import has_pending, retry_pending
 
 __all__ = [
     "AnswerFailed", "AnswerFinished", "ContextCut", "AnswerStarted", "Approval", "ApprovalAsked", "CONTINUE_PROMPT",
     "EngineError", "Event", "FLUSH_INTERVAL", "MAX_PROMPT_CHARS", "MAX_STEPS", "ModelClient",
-    "PromptStored", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady", "ToolCallRunning",
-    "ToolCallStarted", "ToolResult", "ToolsUnavailable", "TurnRefused", "UsageReported", "auto_title", "cancel_title",
+    "PromptStored", "StoreAway", "TextDelta", "ThinkingDelta", "ToolCallArguments", "ToolCallReady", "ToolCallRunning",
+    "ToolCallStarted", "ToolResult", "ToolsUnavailable", "TurnRefused", "UsageReported", "auto_title", "cancel_title", "has_pending",
     "prompt_not_text", "prompt_too_long", "refuse_agent", "request_messages", "retry_pending", "run_turn", "start_title",
 ]

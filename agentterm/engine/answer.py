@@ -23,7 +23,9 @@ class AnswerWriter:
     new at least every `flush_interval` seconds, and otherwise refreshes the row's heartbeat, so
     a stalled stream, a running tool and an approval wait all read as alive. A write that fails
     is recorded in `fault` and reported through `on_fault` (the turn ends as failed), and the
-    text stays in memory.
+    text stays in memory. A flush that finds the store's server away (StoreUnreachable: a
+    restart, a network cut) is not a fault: `away` holds the error, the answer goes on in
+    memory, and the next flush that gets through writes all of it (and `away` is None again).
     """
 
     def __init__(self, astore: Any, conversation_id: int, *, model: str,
@@ -46,6 +48,7 @@ class AnswerWriter:
         self.thinking_parts: list[str] = []
         self.dirty = False
         self.fault: StoreFault | None = None
+        self.away: BaseException | None = None  # the store's server is away: flushes wait for it
         self.closed = False
         self._timer: asyncio.Task[None] | None = None
 
@@ -110,14 +113,31 @@ class AnswerWriter:
         """What is new to the row; the heartbeat alone when nothing is."""
         if self.message is None or self.fault is not None:
             return
-        if self.dirty:
+        if self.dirty or self.away is not None:
             self.dirty = False
             changes: dict[str, Any] = {"content": _scrub(self.text)}
             if self.thinking_parts:
                 changes["thinking"] = _scrub(self.thinking)
-            await self._write(self.astore.update_message, self.message.id, **changes)
+            if self.away is not None:
+                # Back: a machine that took the silent row for dead sees it stream again.
+                changes["status"] = "streaming"
+            if not await self._flush_write(self.astore.update_message, self.message.id, **changes):
+                self.dirty = True
         else:
-            await self._write(self.astore.heartbeat, self.message.id)
+            await self._flush_write(self.astore.heartbeat, self.message.id)
+
+    async def _flush_write(self, method: Any, *args: Any, **kwargs: Any) -> bool:
+        """One flush; False when the store's server is away (kept for the next flush)."""
+        try:
+            await guarded(method, *args, **kwargs)
+        except StoreFault as fault:
+            if not is_unreachable(fault.error):
+                self.fault = self.fault or fault
+                raise
+            self.away = fault.error
+            return False
+        self.away = None
+        return True
 
     async def _tick(self) -> None:
         while not self.closed:
@@ -173,8 +193,17 @@ class AnswerWriter:
         if self.fault is None:
             try:
                 self.message = await guarded(self.astore.update_message, self.message.id, **changes)
+                self.away = None
                 return self.message
             except StoreFault as fault:
+                if is_unreachable(fault.error):
+                    # The server away: the whole answer, in its final state, is written once
+                    # it is back (retry_pending); meanwhile it is shown as it ended.
+                    self.away = fault.error
+                    keep_for_later(self.astore, self.message.id,
+                                   {k: v for k, v in changes.items() if v is not None})
+                    return replaced(self.message, content=self.text, thinking=self.thinking,
+                                    status=status, extra=changes["extra"])
                 if not _is_store_error(fault.error):
                     # A value the store refused (a usage number too big): the text matters more.
                     changes.update(prompt_tokens=None, completion_tokens=None, model=self.model)
@@ -196,6 +225,13 @@ class AnswerWriter:
                        {k: v for k, v in changes.items() if v is not None})
         return replaced(self.message, content=self.text, thinking=self.thinking, status=status,
                         extra=changes["extra"])
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """The store's server is away (a restart, a network cut): the write can wait for it."""
+    from agentterm.store import StoreUnreachable
+
+    return isinstance(error, StoreUnreachable)
 
 
 def _is_store_error(error: BaseException) -> bool:

@@ -103,6 +103,18 @@ class UsageReported:
 
 
 @dataclass
+class StoreAway:
+    """The store's server went away while the answer streams (a restart, a network cut), or came
+    back (`error` None). Meanwhile the answer goes on in memory; the flush that gets through
+    writes all of it. After the answer ended (`unsaved`), its final state waits in memory
+    (engine.retry_pending) until the server takes it."""
+
+    message_id: int
+    error: str | None
+    unsaved: bool = False
+
+
+@dataclass
 class AnswerFinished:
     """An assistant message is complete; the turn's last event when it carries no tool calls."""
 
@@ -118,4 +130,4 @@ class AnswerFailed:
 
 
 Event = (PromptStored | AnswerStarted | TextDelta | ThinkingDelta | ToolCallStarted | ToolCallArguments
-         | ToolCallReady | ApprovalAsked | ToolCallRunning | ToolResult | ToolsUnavailable | UsageReported | AnswerFinished | AnswerFailed)
+         | ToolCallReady | ApprovalAsked | ToolCallRunning | ToolResult | ToolsUnavailable | UsageReported | StoreAway | AnswerFinished | AnswerFailed)

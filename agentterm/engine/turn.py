@@ -18,6 +18,7 @@ from agentterm.engine.events import (
     AnswerStarted,
     Event,
     PromptStored,
+    StoreAway,
     TextDelta,
     ThinkingDelta,
     ToolCallArguments,
@@ -104,6 +105,7 @@ class _Turn:
         self.resolved_model = ""
         self.extra: dict[str, Any] | None = None
         self.known: tuple[Conversation, Agent | None] | None = None
+        self.away_said = False  # a StoreAway for the server gone was yielded, not yet its return
 
     # --- the turn ----------------------------------------------------------------------------
 
@@ -354,7 +356,10 @@ class _Turn:
             except Exception as error:  # noqa: BLE001 - the model's errors (LLMError) and any other
                 self.done = True
                 await calls.close_open("interrupted")
-                yield await self._failed(writer, error, first=first)
+                failed = await self._failed(writer, error, first=first)
+                if writer.away is not None and writer.message is not None:
+                    yield self._away(writer, unsaved=True)  # its final state waits for the server
+                yield failed
                 return
         finally:
             writer.stop_timer()
@@ -373,6 +378,10 @@ class _Turn:
         if writer.fault is not None:
             yield await self._fault_ended(writer, writer.fault)
             return
+        if writer.away is not None:
+            yield self._away(writer, unsaved=True)
+        elif self.away_said:
+            yield self._away(writer)
         if calls.unanswerable:
             # The model asked for tools this conversation does not have: going round again
             # would only repeat the request.
@@ -409,6 +418,8 @@ class _Turn:
                         yield AnswerStarted(writer.message)
                     event_type = TextDelta if kind == "text" else ThinkingDelta
                     yield event_type(writer.message.id, delta.text)
+                    if (writer.away is not None) != self.away_said:
+                        yield self._away(writer)
                 elif kind == "tool_call":
                     if await writer.started():
                         yield AnswerStarted(writer.message)
@@ -430,6 +441,14 @@ class _Turn:
             close = getattr(stream, "aclose", None)
             if close is not None:
                 await close()
+
+    def _away(self, writer: AnswerWriter, *, unsaved: bool = False) -> StoreAway:
+        """The store's server gone (or back): the answer goes on in memory meanwhile."""
+        from agentterm.llm.errors import one_line
+
+        self.away_said = writer.away is not None
+        error = one_line(str(writer.away)) if writer.away is not None else None
+        return StoreAway(writer.message.id, error, unsaved=unsaved)
 
     # --- endings -----------------------------------------------------------------------------
 
@@ -472,7 +491,9 @@ class _Turn:
         what = ("The answer shown is kept in memory and saved as soon as the store allows; retry "
                 "once it is fixed.") if self.prompt_stored or self.mode != "send" else (
                 "Nothing was stored or sent; send again once it is fixed.")
-        return EngineError(errors.STORE_FAILED, one_line(str(fault.error)), what)
+        error = EngineError(errors.STORE_FAILED, one_line(str(fault.error)), what)
+        error.__cause__ = fault.error  # what the store raised (StoreUnreachable: a server away)
+        return error
 
     async def _stopped(self, writer: AnswerWriter, calls: CallRunner) -> None:
         """A stop: the partial answer stored as interrupted, a running call marked cancelled."""

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # Conversation-level actions live on the main screen; elsewhere (the agents screens) they are off.
 MAIN_ONLY = "main"
+# A store server away fails every call for a while: one notice of it in this long at most
+# (the rest of those calls fail quietly; the chat pane's own lines still say what was kept).
+STORE_AWAY_QUIET_SECONDS = 10.0
 
 
 def settle_collector() -> None:
@@ -248,8 +251,7 @@ class AgentTermApp(App[None]):
         if isinstance(error, WorkerFailed) and isinstance(error.error, StoreError):
             # A failed worker stops nothing else (no message loop ended with it): a locked or
             # damaged store while loading earlier messages, say, is a notice and the app runs on.
-            self.notify(str(error.error), title="The store could not do that", severity="error",
-                        markup=False)
+            self.store_notice(error.error)
             return
         self._return_code = 1
         if self._exception is None:
@@ -258,6 +260,34 @@ class AgentTermApp(App[None]):
         if not self._exit_renderables:  # the first error says it; the rest follow from it
             self._exit_renderables.append(Text(self.crash_report(error)))
         self._close_messages_no_wait()
+
+    def store_notice(self, error: BaseException, *, title: str = "The store could not do that") -> None:
+        """A store fault as a notice; a server away only once in STORE_AWAY_QUIET_SECONDS."""
+        from time import monotonic
+
+        from agentterm.store import StoreUnreachable
+
+        if isinstance(error, StoreUnreachable):
+            said = getattr(self, "_store_away_said", None)
+            if said is not None and monotonic() - said < STORE_AWAY_QUIET_SECONDS:
+                return
+            pane = getattr(self._main_screen, "_chat", None)
+            if getattr(pane, "store_away", None) is not None:
+                return  # the status line under the chat says so already
+            self._store_away_said = monotonic()
+            self._store_away_notice = (title, str(error))
+        self.notify(str(error), title=title, severity="error", markup=False)
+
+    def store_away_said(self) -> None:
+        """The chat pane says the store's server is away in a line of its own (a prompt not
+        sent): the calls failing around it say it no more, and a notice of it just before goes."""
+        from time import monotonic
+
+        self._store_away_said = monotonic()
+        shown, self._store_away_notice = getattr(self, "_store_away_notice", None), None
+        for notification in list(self._notifications) if shown else []:
+            if (notification.title, notification.message) == shown:
+                self._unnotify(notification)
 
     def crash_report(self, error: BaseException) -> str:
         """The line printed when the app ends on an unexpected error: no traceback, no key."""

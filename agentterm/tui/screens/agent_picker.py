@@ -15,6 +15,7 @@ from rich.text import Text
 from agentterm.models import Agent
 from agentterm.sanitize import one_line
 from agentterm.tui.widgets.fields import TextField
+from agentterm.tui.widgets.guard import report, store_guarded
 
 PickerResult = tuple[str, int | None]
 
@@ -114,7 +115,15 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
                 yield Static(Content(f"enter {self.enter_does} · esc cancel"), id="picker-hint")
 
     def on_mount(self) -> None:
-        self.load_agents()
+        from agentterm.store import StoreError
+
+        try:
+            self.load_agents()
+        except StoreError as error:
+            # The store out of reach (a server away): one notice, and nothing to pick from.
+            report(self, error, title="The agents could not be read")
+            self.dismiss(None)
+            return
         self.query_one("#picker-filter", Input).focus()
 
     @property
@@ -175,6 +184,7 @@ class AgentPickerScreen(ModalScreen[PickerResult | None]):
         self.refresh_options()
 
     @on(Switch.Changed, "#picker-inactive")
+    @store_guarded
     def _toggle_changed(self) -> None:
         self.load_agents()
 

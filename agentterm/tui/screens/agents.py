@@ -24,6 +24,7 @@ from agentterm.tui.screens.agent_picker import status_badge
 from agentterm.tui.screens.agent_versions import VersionsScreen, local_time
 from agentterm.tui.screens.confirm import ChoiceScreen, ConfirmScreen
 from agentterm.tui.screens.text_prompt import TextPromptScreen
+from agentterm.tui.widgets.guard import report, store_guarded
 from agentterm.templates import list_templates, load_template
 
 # The name column takes what the others leave; each column also has a cell of padding each side.
@@ -109,9 +110,18 @@ class AgentsScreen(Screen[None]):
         return Content.assemble((key, "bold $accent"), " ", label)
 
     def on_mount(self) -> None:
-        self.reload()
+        from agentterm.store import StoreError
+
+        try:
+            self.reload()
+        except StoreError as error:
+            # The store out of reach (a server away): one notice, and back where it was.
+            report(self, error, title="The agents could not be read")
+            self.dismiss(None)
+            return
         self.query_one("#agents-table", DataTable).focus()
 
+    @store_guarded
     def on_resize(self) -> None:
         self.reload()
 

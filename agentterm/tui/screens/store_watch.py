@@ -76,6 +76,12 @@ class StoreWatch:
     async def _read_store(self) -> None:
         screen: Any = self
         pane = screen.chat_pane
+        if pane.store_away is not None and not pane.streaming:
+            from agentterm.engine import retry_pending
+
+            # An answer ended while the server was away: written as soon as it is back.
+            if await retry_pending(screen.app.astore):
+                await pane.saved_after_away()
         cid = pane.conversation.id if pane.conversation is not None else None
         try:
             token = await screen.app.astore.run(change_token, screen.app.store, cid)

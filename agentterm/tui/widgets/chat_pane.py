@@ -33,6 +33,10 @@ from agentterm.tui.widgets.foreign_answer import ForeignAnswer
 from agentterm.tui.widgets.prompt_drafts import PromptDrafts
 from agentterm.tui.widgets.turn_view import TurnView
 
+# The status line while the store's server is away (a restart, a network cut): one line.
+STORE_AWAY = "store unreachable: the answer goes on here and is saved when it is back"
+STORE_UNSAVED = "store unreachable: the answer is kept here and saved when it is back"
+
 
 # The pane's rules (messages, the prompt, the header): not parsed before the first frame, where
 # the pane is not shown (docs/performance.md, start-up).
@@ -109,6 +113,14 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         future: asyncio.Future[Any]
 
     @dataclass
+    class StoreAwayChanged(TextualMessage, bubble=False):
+        """The store's server went away while an answer streams (`error`), or came back (None);
+        `unsaved`: the answer ended meanwhile and waits in memory to be written."""
+
+        error: str | None
+        unsaved: bool = False
+
+    @dataclass
     class ReplyFailed(TextualMessage):
         """The answer ended early: stopped (interrupted) or an error; `message` is the stored row."""
 
@@ -116,6 +128,7 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         error: str
         hint: str = ""
         interrupted: bool = False
+        store_away: bool = False  # the store's server could not be reached
 
     @dataclass
     class ConversationLoaded(TextualMessage):
@@ -170,6 +183,7 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         self._turn_running = False
         self._answered: int | None = None
         self._unsent: str | None = None
+        self.store_away: str | None = None  # the status line's word on a server gone away
         self._chat_view: ChatView | None = None
         self._prompt: PromptInput | None = None
 
@@ -186,6 +200,23 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
 
     async def on_unmount(self) -> None:
         await self.flush_draft()
+        if self.store_away is not None:
+            from agentterm.engine import retry_pending
+
+            # One more try for an answer the server was away for (it may be back by now):
+            # what fails stays as its last flush left it, marked interrupted at the next open.
+            await retry_pending(self.astore)
+
+    def on_chat_pane_store_away_changed(self, event: StoreAwayChanged) -> None:
+        self.store_away = None if event.error is None else STORE_UNSAVED if event.unsaved else STORE_AWAY
+        self.update_status()
+
+    async def saved_after_away(self) -> None:
+        """The store's watch wrote what waited for the server (retry_pending): the line goes,
+        and the conversation is read again (its answer as stored)."""
+        self.store_away = None
+        self.update_status()
+        self.refresh_conversation()
 
     @property
     def chat_view(self) -> ChatView:
@@ -285,6 +316,8 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
             # Unlinked but named: its agent was deleted (moving to no agent clears the name).
             name = f"{self.conversation.agent_name} (deleted)"
             state = state or "default settings now"
+        if self.store_away is not None:
+            state = self.store_away
         self.show_header(agent=name, status=status)
         self.query_one(StatusLine).show(
             agent=name, model=model,
@@ -342,6 +375,10 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         finished = self.streaming_conversation
         self.streaming_conversation = None
         self._turn_running = False
+        if self.store_away == STORE_AWAY:
+            # Ended without saying its end waits for the server: back, or ended by a fault
+            # that has its own line under the answer. STORE_UNSAVED stays until written.
+            self.store_away = None
         self.close_approval()
         self.refresh_conversation()
         if finished is not None:
@@ -412,6 +449,8 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
 
     async def on_chat_pane_reply_failed(self, event: ReplyFailed) -> None:
         message = event.message
+        if event.store_away:
+            self.app.store_away_said()  # the calls failing after it say it no more
         if message is None:
             unsent, self._unsent = self._unsent, None
             if event.interrupted:

@@ -10,8 +10,16 @@ from typing import Any
 from agentterm.store import StoreError
 
 
-def _report(node: Any, error: StoreError) -> None:
-    node.notify(f"{error}", title="The store could not do that", severity="error", markup=False)
+def report(node: Any, error: StoreError, title: str = "The store could not do that") -> None:
+    """The store's fault as a notice (a server away: once in a while, not once a call)."""
+    notice = getattr(node.app, "store_notice", None)
+    if notice is not None:
+        notice(error, title=title)
+        return
+    node.notify(f"{error}", title=title, severity="error", markup=False)
+
+
+_report = report
 
 
 def store_guarded(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -30,6 +30,9 @@ def failure(pane: Any, message: Any, error: BaseException) -> Any:
     from agentterm.llm.errors import one_line
     from agentterm.store import StoreError
 
+    from agentterm.store import StoreUnreachable
+
+    away = isinstance(error, StoreUnreachable) or isinstance(error.__cause__, StoreUnreachable)
     text = getattr(error, "message", None)
     hint = getattr(error, "hint", "") or ""
     hint = APP_HINTS.get(getattr(error, "code", ""), hint)
@@ -37,7 +40,7 @@ def failure(pane: Any, message: Any, error: BaseException) -> Any:
         text, hint = str(error), "The app keeps running; send again when it is fixed."
     elif not isinstance(text, str) or not text:
         text, hint = one_line(f"{type(error).__name__}: {error}"), hint or "The app keeps running; try again."
-    return pane.ReplyFailed(message, text, hint)
+    return pane.ReplyFailed(message, text, hint, store_away=away)
 
 
 class TurnView:
@@ -250,4 +253,6 @@ class TurnView:
             return pane.ReplyStarted(event.message)
         if isinstance(event, ev.AnswerFinished):
             return pane.ReplyFinished(event.message)
+        if isinstance(event, ev.StoreAway):
+            return pane.StoreAwayChanged(event.error, event.unsaved)
         return None
