@@ -19,7 +19,6 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from agentterm.humanize import relative_time
 from agentterm.models import Conversation, SearchHit
 from agentterm.sanitize import one_line
 from agentterm.store import SNIPPET_CLOSE, SNIPPET_OPEN, Store
@@ -27,24 +26,16 @@ from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.fields import TextField
 from agentterm.tui.widgets.guard import store_guarded
 from agentterm.tui.widgets.letter_keys import LetterKeys
+from agentterm.tui.widgets.sidebar_rows import RowPrompts, fit
 from agentterm.tui.widgets.view_tabs import ViewTabs
 
 VIEWS = ("inbox", "archive", "trash")
-BADGE_STYLES = {"Active": "bold $text-success", "Recent": "$text-warning", "Inactive": "$text-muted"}
 # Rows read at a time; the next page comes when the highlight or the scroll nears the end. A
 # filter keystroke over 10,000 conversations lays out 50 rows, not 200 (bench/sidebar.py).
 PAGE = 50
 # How long a filter keystroke's frame waits for its rows: the typed letter and the rows it lists
 # are then one frame (see ConversationList._hold_frame); a slower store shows the letter first.
 HOLD = 0.05
-PROMPTS = 1000  # rows' prompts kept for reuse (see ConversationList._prompt)
-
-
-def fit(text: str, width: int) -> str:
-    """Cut a line to `width` cells with an ellipsis (titles are one line in the sidebar)."""
-    if width <= 1 or len(text) <= width:
-        return text
-    return text[: width - 1] + "…"
 
 
 def split_filter(text: str) -> tuple[list[str], str]:
@@ -189,7 +180,7 @@ class ConversationList(Vertical):
         self._generation = 0  # each new read of the list or search; older answers are dropped
         self._frame_hold: ExitStack | None = None
         self._hold_timer: Timer | None = None
-        self._prompts: dict[tuple[str, ...], Content] = {}  # what a row shows -> its prompt
+        self._prompts = RowPrompts()  # what a row shows -> its prompt, reused
 
     def compose(self) -> ComposeResult:
         yield FilterField(placeholder="Filter titles; enter searches text", id="filter")
@@ -311,7 +302,7 @@ class ConversationList(Vertical):
                 empty = ("No conversation has " + " and ".join(f"#{one_line(t)}" for t in tags)
                          + (" with that in its title." if title else ".")) if tags else \
                     "No title matches; enter searches the text."
-            rows = [(None, self._empty_prompt(empty))]
+            rows = [(None, self._prompts.empty(empty))]
         if self._showing(rows):
             # The rows on screen already (the next letter of a filter often lists the same ones):
             # set again, the list would be measured and drawn anew for the same frame.
@@ -334,12 +325,6 @@ class ConversationList(Vertical):
             if option.id != option_id or option.prompt is not prompt:
                 return False
         return True
-
-    def _empty_prompt(self, text: str) -> Content:
-        key = ("", "", "", "", text)  # never a row's key: every row has a badge
-        if (prompt := self._prompts.get(key)) is None:
-            prompt = self._prompts[key] = Content(text)
-        return prompt
 
     def _add_page(self, page: list[Conversation]) -> None:
         self._more = len(page) == PAGE
@@ -405,30 +390,8 @@ class ConversationList(Vertical):
             self.options.highlighted = 0
 
     def _prompt(self, conversation: Conversation, now: datetime, width: int) -> Content:
-        title = one_line(conversation.display_title)
-        if conversation.pinned:
-            title = "▲ " + title
-        badge = conversation.badge(now, streaming=conversation.id == self.streaming_id)
-        agent = one_line(conversation.agent_name) if conversation.agent_name else "no agent"
-        if conversation.agent_name and conversation.agent_id is None:
-            agent += " (deleted)"  # its agent is gone: the default settings answer now
-        when = relative_time(conversation.last_activity_at, now)
-        detail = fit(f"{when} · {agent}", max(width - len(badge) - 1, 8))
-        style = "bold" if conversation.id == self.open_id else ""
-        tags = fit(" ".join(f"#{one_line(t)}" for t in conversation.tags), width) if conversation.tags else ""
-        # The same row shown again (the next keystroke, a refresh) is the same Content: it keeps
-        # the line heights and splits Textual measured, and is not assembled and wrapped anew.
-        key = (fit(title, width), style, badge, detail, tags)
-        if (prompt := self._prompts.pop(key, None)) is None:
-            parts: list[str | tuple[str, str]] = [(key[0], style), "\n", (badge, BADGE_STYLES[badge]),
-                                                  " ", (detail, "$text-muted")]
-            if tags:
-                parts += ["\n", (tags, "italic $text-accent")]
-            prompt = Content.assemble(*parts)
-            if len(self._prompts) >= PROMPTS:
-                del self._prompts[next(iter(self._prompts))]  # the least recently shown
-        self._prompts[key] = prompt
-        return prompt
+        return self._prompts.row(conversation, now, width, streaming=conversation.id == self.streaming_id,
+                                 bold=conversation.id == self.open_id)
 
     def show_search(self, query: str) -> None:
         """Full-text search over every message; each hit opens its conversation at the match."""
