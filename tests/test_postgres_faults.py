@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from agentterm.store import Store
-from agentterm.tui.widgets.chat_pane import STORE_AWAY, STORE_UNSAVED
+from agentterm.tui.widgets.store_away import STORE_AWAY, STORE_UNSAVED
 from agentterm.tui.widgets.status_line import StatusLine
 from tests.app_helpers import make_app, option_ids, until
 from tests.openai_server import Complete, Stream

@@ -7,7 +7,6 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -21,6 +20,7 @@ from agentterm.models import Agent, Conversation, Message
 from agentterm.store import Store, StoreError
 from agentterm.tui.keymap import key_label
 from agentterm.tui.widgets.attachment_chips import AttachmentBar
+from agentterm.tui.widgets.chat_stylesheet import ChatStylesheet
 from agentterm.tui.widgets.chat_header import STATUS_WORDS, ChatHeader, HeaderFeed
 from agentterm.tui.widgets.chat_view import ChatView
 from agentterm.tui.widgets.context_notice import ContextNotice
@@ -29,21 +29,13 @@ from agentterm.tui.widgets.message import MessageView
 from agentterm.tui.widgets.message_actions import MessageActions
 from agentterm.tui.widgets.prompt_input import PromptInput
 from agentterm.tui.widgets.status_line import StatusLine
+from agentterm.tui.widgets.store_away import StoreAwayLine
 from agentterm.tui.widgets.foreign_answer import ForeignAnswer
 from agentterm.tui.widgets.prompt_drafts import PromptDrafts
 from agentterm.tui.widgets.turn_view import TurnView
 
-# The status line while the store's server is away (a restart, a network cut): one line.
-STORE_AWAY = "store unreachable: the answer goes on here and is saved when it is back"
-STORE_UNSAVED = "store unreachable: the answer is kept here and saved when it is back"
-
-
-# The pane's rules (messages, the prompt, the header): not parsed before the first frame, where
-# the pane is not shown (docs/performance.md, start-up).
-CHAT_CSS = Path(__file__).resolve().parent.parent / "chat.tcss"
-
-
-class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView, MessageActions, Vertical):
+class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView, MessageActions,
+               StoreAwayLine, ChatStylesheet, Vertical):
     """Owns sending: the worker posts the Reply* messages below and their handlers touch widgets."""
 
     @dataclass
@@ -163,14 +155,6 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         agent: Agent
         prompt: str | None
 
-    def _post_register(self, app) -> None:
-        # Where Textual adds a widget's DEFAULT_CSS, before the pane and its children are styled;
-        # a user stylesheet, as app.tcss (added once: the same source again is a no-op).
-        stylesheet = app.stylesheet
-        if not stylesheet.has_source(str(CHAT_CSS), ""):
-            stylesheet.add_source(CHAT_CSS.read_text(encoding="utf-8"), read_from=(str(CHAT_CSS), ""))
-        super()._post_register(app)
-
     def __init__(self, store: Store, client, clock: Callable[[], datetime], *,
                  id: str | None = None) -> None:
         super().__init__(id=id)
@@ -183,7 +167,6 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         self._turn_running = False
         self._answered: int | None = None
         self._unsent: str | None = None
-        self.store_away: str | None = None  # the status line's word on a server gone away
         self._chat_view: ChatView | None = None
         self._prompt: PromptInput | None = None
 
@@ -200,23 +183,7 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
 
     async def on_unmount(self) -> None:
         await self.flush_draft()
-        if self.store_away is not None:
-            from agentterm.engine import retry_pending
-
-            # One more try for an answer the server was away for (it may be back by now):
-            # what fails stays as its last flush left it, marked interrupted at the next open.
-            await retry_pending(self.astore)
-
-    def on_chat_pane_store_away_changed(self, event: StoreAwayChanged) -> None:
-        self.store_away = None if event.error is None else STORE_UNSAVED if event.unsaved else STORE_AWAY
-        self.update_status()
-
-    async def saved_after_away(self) -> None:
-        """The store's watch wrote what waited for the server (retry_pending): the line goes,
-        and the conversation is read again (its answer as stored)."""
-        self.store_away = None
-        self.update_status()
-        self.refresh_conversation()
+        await self.retry_unsaved()
 
     @property
     def chat_view(self) -> ChatView:
@@ -375,10 +342,7 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
         finished = self.streaming_conversation
         self.streaming_conversation = None
         self._turn_running = False
-        if self.store_away == STORE_AWAY:
-            # Ended without saying its end waits for the server: back, or ended by a fault
-            # that has its own line under the answer. STORE_UNSAVED stays until written.
-            self.store_away = None
+        self.turn_ended_away()
         self.close_approval()
         self.refresh_conversation()
         if finished is not None:
