@@ -20,6 +20,9 @@ class StoreAwayLine:
 
     def on_chat_pane_store_away_changed(self, event: ChatPane.StoreAwayChanged) -> None:
         self.store_away = None if event.error is None else STORE_UNSAVED if event.unsaved else STORE_AWAY
+        if event.error is not None:
+            # The status line says it now: a notice of it from a read just before goes (one line).
+            self.app.store_away_said()  # type: ignore[attr-defined]
         self.update_status()  # type: ignore[attr-defined]
 
     async def saved_after_away(self) -> None:
