@@ -13,7 +13,7 @@ import threading
 import psycopg
 import pytest
 
-from agentterm.store import Store
+from agentterm.store import Store, StoreUnreachable
 from agentterm.tui.widgets.store_away import STORE_AWAY, STORE_UNSAVED
 from agentterm.tui.widgets.status_line import StatusLine
 from tests.app_helpers import make_app, option_ids, until
@@ -115,6 +115,7 @@ async def test_a_server_stopped_mid_stream_and_started_again_keeps_the_whole_ans
             notes = noted(app)
             cid = await start_answer(app, pilot, mine, "Stopped")
             before = await streaming_stored(pilot, pg_url, cid)
+            streamed = answer_view(app)
             try:
                 await asyncio.to_thread(pg_cluster.stop_server)  # the app streams on meanwhile
                 # One line says so, and the answer goes on on the screen, past what was stored.
@@ -126,6 +127,8 @@ async def test_a_server_stopped_mid_stream_and_started_again_keeps_the_whole_ans
             await assert_all_kept_when_back(app, pilot, pg_url, cid)
             assert notes == [], notes  # the status line only: no toast, no traceback
             assert app.is_running
+            # Read back, the answer is what is shown: not shown again (the place read kept).
+            assert answer_view(app) is streamed
 
 
 async def test_an_answer_that_ends_while_the_server_is_down_is_written_when_it_is_back(
@@ -176,6 +179,36 @@ async def test_a_prompt_sent_while_the_server_is_down_stays_in_the_box(
                 ("user", "complete", "hello there"), ("assistant", "complete", "Answered once it was back.")],
                 attempts=WAIT)
             assert pane.prompt_input.text == ""
+
+
+async def test_a_conversation_that_cannot_be_read_leaves_the_open_one_as_it_was(
+        settings, client, server, pg_cluster, pg_url):
+    with Store(pg_url) as mine:
+        agent = mine.default_agent().id
+        other = mine.create_conversation(agent, title="Other")
+        mine.add_message(other.id, "user", "elsewhere")
+        here = mine.create_conversation(agent, title="Here")
+        mine.add_message(here.id, "user", "what is shown")
+        app = make_app(settings, mine, client)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.main_screen.open_conversation(here.id)
+            pane = app.main_screen.chat_pane
+            await pilot.press(*"half typed")
+            await asyncio.to_thread(pg_cluster.stop_server)
+            try:
+                # The row was read just before the server went; its messages cannot be.
+                with pytest.raises(StoreUnreachable):
+                    await pane.open(other, None)
+                assert [v.message.content for v in pane.chat_view.views] == ["what is shown"]
+                assert pane.conversation.id == here.id and pane.prompt_input.text == "half typed"
+            finally:
+                await asyncio.to_thread(pg_cluster.start_server)
+            await until(pilot, lambda: app.main_screen._listener.connected.is_set(), attempts=WAIT)
+            assert await pane.open(other, None)
+            assert [v.message.content for v in pane.chat_view.views] == ["elsewhere"]
+            assert pane.prompt_input.text == ""  # the other's own draft
+            await app.main_screen.open_conversation(here.id)
+            assert pane.prompt_input.text == "half typed"
 
 
 async def test_a_network_cut_mid_stream_keeps_the_whole_answer(settings, client, server, pg_url):

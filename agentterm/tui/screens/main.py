@@ -143,7 +143,8 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
         agent = await astore.get_agent(conversation.agent_id) if conversation.agent_id else None
         await self.chat_ready()
         self.query_one(ContentSwitcher).current = "chat"
-        await self.chat_pane.open(conversation, agent, around=around)
+        if not await self.chat_pane.open(conversation, agent, around=around):
+            return  # another conversation opened meanwhile: that one has the pane
         self.sidebar.open_id = conversation.id
         if self.sidebar.hits is None:
             self.sidebar.refresh_list(keep=conversation.id)
@@ -156,7 +157,8 @@ class MainScreen(ConversationSettings, StoreActions, ForkActions, ConversationAc
         """A new conversation: it is created in the store when its first prompt is sent."""
         await self.chat_ready()
         self.query_one(ContentSwitcher).current = "chat"
-        await self.chat_pane.open(None, agent)
+        if not await self.chat_pane.open(None, agent):
+            return
         self.sidebar.open_id = None
         self.chat_pane.prompt_input.focus()
 

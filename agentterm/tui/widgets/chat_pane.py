@@ -226,17 +226,31 @@ class ChatPane(HeaderFeed, ContextNotice, PromptDrafts, ForeignAnswer, TurnView,
     # Opening
 
     async def open(self, conversation: Conversation | None, agent: Agent | None, *,
-                   around: int | None = None) -> None:
-        """Show a conversation, or a new one (conversation None) to be created at the first send."""
-        self.leave_draft()
-        self.conversation = conversation
-        self.agent = agent
-        self.enter_draft()
-        await self.chat_view.show(conversation, agent_name=self._agent_name(), around=around)
+                   around: int | None = None) -> bool:
+        """Show a conversation, or a new one (conversation None) to be created at the first send.
+
+        A read that fails (a store server away) leaves the pane, its prompt and its draft
+        showing what they showed; another open meanwhile has the pane (False)."""
+        before = self.conversation, self.agent
+        self._switch(conversation, agent)
+        try:
+            if not await self.chat_view.show(conversation, agent_name=self._agent_name(), around=around):
+                return False
+        except BaseException:
+            if self.conversation is conversation:
+                self._switch(*before)  # the views were never taken down: they are the old ones
+            raise
         self.update_status()
         if conversation is not None and self.streaming_conversation != conversation.id and any(
                 view.message.status == "streaming" for view in self.chat_view.views):
             self._watch_foreign_answer(conversation.id)
+        return True
+
+    def _switch(self, conversation: Conversation | None, agent: Agent | None) -> None:
+        self.leave_draft()
+        self.conversation = conversation
+        self.agent = agent
+        self.enter_draft()
 
     def _agent_name(self) -> str | None:
         if self.agent is not None:

@@ -72,6 +72,7 @@ class ChatView(NoRelayout, VerticalScroll, can_focus=True):
         self.has_earlier = False
         self.at_latest = True
         self._filling = False
+        self._shows = 0  # each show() counts: one overtaken while it reads shows nothing
         self._last_size = Size(0, 0)
 
     @property
@@ -117,39 +118,53 @@ class ChatView(NoRelayout, VerticalScroll, can_focus=True):
         return next((m.id for m in reversed(messages) if m.role == "user"), None)
 
     async def show(self, conversation: Conversation | None, *, agent_name: str | None = None,
-                   around: int | None = None) -> None:
-        """Show a conversation (None: an empty, new one), the newest window or around a message."""
-        self.conversation = conversation
-        self.agent_name = agent_name
-        self.anchor(False)
+                   around: int | None = None) -> bool:
+        """Show a conversation (None: an empty, new one), the newest window or around a message.
+
+        Everything is read before anything shown goes: a slow or absent store server leaves
+        the conversation on the screen as it was (the read's error is the caller's), never an
+        empty pane. False when another show() began meanwhile (that one shows).
+        """
         self.app.workers.cancel_group(self, "fill")
         self._filling = False
-        await self.remove_children()
+        self._shows += 1
+        showing = self._shows
         if conversation is None:
+            self.conversation, self.agent_name = conversation, agent_name
+            self.anchor(False)
+            await self.remove_children()
             self.has_earlier = False
             self.at_latest = True
             await self.mount(Static(
                 f"Type a prompt below and press {key_label(self, 'chat.send')} to start.", classes="chat-empty"))
             self.show_jump = False
-            return
+            return True
         astore = self.app.astore  # type: ignore[attr-defined]
         if around is not None:
             messages = await astore.messages_around(conversation.id, around, WINDOW)
             newest = await astore.latest_messages(conversation.id, 1)
-            self.at_latest = bool(messages) and bool(newest) and messages[-1].id == newest[-1].id
-            self.has_earlier = bool(messages) and bool(
+            at_latest = bool(messages) and bool(newest) and messages[-1].id == newest[-1].id
+            has_earlier = bool(messages) and bool(
                 await astore.messages_before(conversation.id, messages[0].id, 1)
             )
         else:
             # One more than the window tells whether there are earlier ones, in the same
             # statement (on PostgreSQL a round trip less for each open).
             messages = await astore.latest_messages(conversation.id, WINDOW + 1)
-            self.has_earlier = len(messages) > WINDOW
+            has_earlier = len(messages) > WINDOW
             messages = messages[-WINDOW:]
-            self.at_latest = True
+            at_latest = True
+        tries = await self._tries(shown(messages))
+        if showing != self._shows:
+            return False  # another conversation was opened while this one was read: that one shows
+        self.conversation, self.agent_name = conversation, agent_name
+        self.has_earlier, self.at_latest = has_earlier, at_latest
+        self.anchor(False)
+        self.app.workers.cancel_group(self, "fill")  # one started while these were read
+        self._filling = False
         last_prompt_id = self._last_prompt_id(messages)
         messages = shown(messages)
-        tries = await self._tries(messages)
+        await self.remove_children()
         views = [self._view(m, last_prompt_id, tries) for m in messages]
         if around is not None and (index := next(
                 (i for i, m in enumerate(messages) if m.id == around), None)) is not None:
@@ -170,6 +185,22 @@ class ChatView(NoRelayout, VerticalScroll, can_focus=True):
             self.anchor()
             self.show_jump = False
             self._fill(views[:len(views) - len(first)], mounted=first)
+        return True
+
+    async def shows_as_stored(self, conversation: Conversation) -> bool:
+        """Whether what is shown is what the store holds for the newest window: nothing to show
+        again (an answer of this app's own, written while the server was away, and read back)."""
+        views = self.views
+        if (not views or not self.at_latest or self.conversation is None
+                or self.conversation.id != conversation.id
+                or getattr(self.conversation, "context_from", None) != getattr(conversation, "context_from", None)):
+            return False
+        messages = shown((await self.app.astore.latest_messages(  # type: ignore[attr-defined]
+            conversation.id, WINDOW))[-WINDOW:])
+
+        def key(message: Message) -> tuple:
+            return message.id, message.status, message.content, message.variant
+        return [key(m) for m in messages[-len(views):]] == [key(v.message) for v in views]
 
     def _fill(self, before: list[MessageView], *, keep: MessageView | None = None,
               after: list[MessageView] | None = None, mounted: list[MessageView] | None = None) -> None:

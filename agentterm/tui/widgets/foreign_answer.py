@@ -44,7 +44,9 @@ class ForeignAnswer:
         pane: Any = self
         if pane._current(event.conversation_id) and pane.streaming_conversation != event.conversation_id:
             conversation = await pane.astore.get_conversation(event.conversation_id)
-            if conversation is not None:
+            if conversation is not None and not await pane.chat_view.shows_as_stored(conversation):
                 await pane.chat_view.show(conversation, agent_name=pane._agent_name())
+            if conversation is not None:
+                pane.conversation = conversation  # its title and tokens, as another machine left them
                 pane.update_status()
 
