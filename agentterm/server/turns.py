@@ -129,15 +129,14 @@ async def until_gone(request, work):
     return Response(status_code=499)  # the client is gone: nobody reads it
 
 
-def prompt_title(astore, cid: int, prompt: str) -> asyncio.Future:
+def prompt_title(astore, cid: int, prompt: str) -> None:
     """The prompt's first line as the conversation's title (never over a user's), in the background:
-    the answer does not wait for the write."""
+    the answer does not wait for the write, and nothing waits for its end (a title is never worth
+    a warning)."""
     from agentterm.engine.answer import _scrub
     from agentterm.llm import fallback_title
 
-    task = asyncio.ensure_future(astore.set_auto_title(cid, _scrub(fallback_title(prompt))))
-    task.add_done_callback(lambda done: done.cancelled() or done.exception())  # a title is never worth a warning
-    return task
+    astore.submit(astore.store.set_auto_title, cid, _scrub(fallback_title(prompt)))
 
 
 class Run:

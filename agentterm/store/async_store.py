@@ -79,6 +79,15 @@ class AsyncStore:
         self._executor.submit(fn, *args, **kwargs).add_done_callback(done)
         return await waiter
 
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Run a call on the store's thread in its turn, with nobody waiting for it: a write off
+        a request's path (a title). Its end wakes nothing on the event loop, which an awaited
+        call's does; its result and its error are dropped, as is a call after close()."""
+        try:
+            self._executor.submit(fn, *args, **kwargs)
+        except RuntimeError:  # the store's thread has ended: the store is closed
+            pass
+
     def __getattr__(self, name: str) -> Any:
         # Only reached for names AsyncStore itself lacks: the Store's methods and attributes.
         if name.startswith("_"):
