@@ -16,7 +16,7 @@ import pytest
 from agentterm.store import Store, StoreUnreachable
 from agentterm.tui.widgets.store_away import STORE_AWAY, STORE_UNSAVED
 from agentterm.tui.widgets.status_line import StatusLine
-from tests.app_helpers import make_app, option_ids, until
+from tests.app_helpers import make_app, option_ids, settle, until
 from tests.openai_server import Complete, Stream
 from tests.pg_helpers import TcpProxy
 from tests.reliability_helpers import AGENTTERM, cli_env, wait_until, write_config
@@ -209,6 +209,26 @@ async def test_a_conversation_that_cannot_be_read_leaves_the_open_one_as_it_was(
             assert pane.prompt_input.text == ""  # the other's own draft
             await app.main_screen.open_conversation(here.id)
             assert pane.prompt_input.text == "half typed"
+
+
+async def test_a_notice_of_the_server_away_taken_back_before_it_shows_never_shows(
+        settings, client, tmp_path):
+    """The race CI met: a read failing posts its notice, and the prompt's own line takes it
+    back before the app has read the notice's message."""
+    with Store(tmp_path / "store.db") as mine:
+        app = make_app(settings, mine, client)
+        async with app.run_test(size=(120, 40)) as pilot:
+            notes = noted(app)
+            app.store_notice(StoreUnreachable("The store is away: this change was not saved."))
+            app.store_away_said()  # no await between: the Notify is still in the queue
+            await settle(pilot)
+            shown = lambda: [n.message for n in app._notifications if "away" in n.message]  # noqa: E731
+            assert notes == [] and shown() == [], notes
+            # Later ones are the quiet window's to hold; once it is over a notice shows again.
+            app._store_away_said = None
+            app.store_notice(StoreUnreachable("The store is away again."))
+            await until(pilot, lambda: shown() == ["The store is away again."])
+            assert notes == ["The store is away again."]
 
 
 async def test_a_network_cut_mid_stream_keeps_the_whole_answer(settings, client, server, pg_url):

@@ -276,7 +276,18 @@ class AgentTermApp(App[None]):
                 return  # the status line under the chat says so already
             self._store_away_said = monotonic()
             self._store_away_notice = (title, str(error))
+            self._store_away_notice_pending = True  # shown when the app reads its Notify
         self.notify(str(error), title=title, severity="error", markup=False)
+
+    def _on_notify(self, event) -> None:
+        # Called before Textual's own (which shows the notice), as handlers are along the MRO.
+        notice = (event.notification.title, event.notification.message)
+        if getattr(self, "_store_away_notice_pending", False) and notice == getattr(self, "_store_away_notice", None):
+            self._store_away_notice_pending = False
+        elif notice == getattr(self, "_store_away_withdrawn", None):
+            self._store_away_withdrawn = None  # taken back before it was shown: never shown
+            event.prevent_default()
+            self._unnotify(event.notification)
 
     def store_away_said(self) -> None:
         """The chat pane says the store's server is away in a line of its own (a prompt not
@@ -285,6 +296,10 @@ class AgentTermApp(App[None]):
 
         self._store_away_said = monotonic()
         shown, self._store_away_notice = getattr(self, "_store_away_notice", None), None
+        if shown is not None and getattr(self, "_store_away_notice_pending", False):
+            # Notices are messages: one notified just now may not be shown yet.
+            self._store_away_notice_pending, self._store_away_withdrawn = False, shown
+            return
         for notification in list(self._notifications) if shown else []:
             if (notification.title, notification.message) == shown:
                 self._unnotify(notification)
