@@ -432,3 +432,17 @@ async def test_agents_screen_and_agent_editor_open_from_the_main_screen(settings
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.main_screen
+
+
+async def test_the_footer_shows_the_focused_widgets_keys_and_a_click_runs_one(settings, store, client):
+    from agentterm.tui.widgets.footer import Footer
+
+    app = make_app(settings, store, client)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        assert "Help" in str(footer.render()) and "Commands" in str(footer.render())
+        start = str(footer.render()).index(" f1 ")
+        await pilot.click(Footer, offset=(start + 1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
