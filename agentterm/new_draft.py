@@ -1,6 +1,8 @@
 """The new-conversation prompt's draft, kept across runs: a small JSON file in the state dir,
 one text per store (the store's name as the recent-stores list shows it). The other drafts live
-in their conversation's row; this one has no row until its first send makes the conversation."""
+in their conversation's row; this one has no row until its first send makes the conversation.
+A conversation's draft that its store would not take at quit (a server away) waits here too,
+until the conversation is opened again and the store takes it."""
 
 from __future__ import annotations
 
@@ -33,20 +35,27 @@ def _all() -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def read_new_draft(target: object) -> str:
-    """The text left in the new prompt for this store; "" when none (or the file is unreadable)."""
+def _key(target: object, conversation_id: int | None) -> str | None:
     from agentterm.recent_stores import shown_name
 
     name = shown_name(target)
+    if name is None or conversation_id is None:
+        return name
+    return f"{name}\x00{conversation_id}"  # no store's name holds a NUL
+
+
+def read_new_draft(target: object, conversation_id: int | None = None) -> str:
+    """The text left in the new prompt for this store (or, with an id, the draft of that
+    conversation its store would not take); "" when none (or the file is unreadable)."""
+    name = _key(target, conversation_id)
     return _all().get(name, "") if name is not None else ""
 
 
-def write_new_draft(target: object, text: str) -> None:
-    """Keep (or with "" forget) the new prompt's text for this store. Best effort: a state dir
-    that cannot be written costs the draft's copy on disk, never the app; the file is 0600."""
-    from agentterm.recent_stores import shown_name
-
-    name = shown_name(target)
+def write_new_draft(target: object, text: str, conversation_id: int | None = None) -> None:
+    """Keep (or with "" forget) the new prompt's text for this store, or a conversation's draft
+    the store would not take. Best effort: a state dir that cannot be written costs the draft's
+    copy on disk, never the app; the file is 0600."""
+    name = _key(target, conversation_id)
     if name is None or len(text) > LIMIT:
         return
     drafts = _all()

@@ -211,6 +211,37 @@ async def test_a_conversation_that_cannot_be_read_leaves_the_open_one_as_it_was(
             assert pane.prompt_input.text == "half typed"
 
 
+async def test_a_draft_the_server_could_not_take_at_quit_comes_back_and_is_stored(
+        settings, client, server, pg_cluster, pg_url):
+    from agentterm.new_draft import read_new_draft
+
+    with Store(pg_url) as mine:
+        here = mine.create_conversation(mine.default_agent().id, title="Draft")
+        app = make_app(settings, mine, client)
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await app.main_screen.open_conversation(here.id)
+                await asyncio.to_thread(pg_cluster.stop_server)
+                await pilot.press(*"typed while away")
+            # The app has quit with the server away: the draft is kept on this machine.
+            assert read_new_draft(pg_url, here.id) == "typed while away"
+        finally:
+            await asyncio.to_thread(pg_cluster.start_server)
+        assert stored_draft(pg_url, here.id) == ""
+    with Store(pg_url) as mine:
+        app = make_app(settings, mine, client)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.main_screen.open_conversation(here.id)
+            assert app.main_screen.chat_pane.prompt_input.text == "typed while away"
+            await until(pilot, lambda: stored_draft(pg_url, here.id) == "typed while away", attempts=WAIT)
+            await until(pilot, lambda: read_new_draft(pg_url, here.id) == "", attempts=WAIT)
+
+
+def stored_draft(url: str, conversation_id: int) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT draft FROM conversations WHERE id = %s", [conversation_id]).fetchone()[0]
+
+
 async def test_a_notice_of_the_server_away_taken_back_before_it_shows_never_shows(
         settings, client, tmp_path):
     """The race CI met: a read failing posts its notice, and the prompt's own line takes it

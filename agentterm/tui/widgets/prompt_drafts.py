@@ -3,6 +3,7 @@ and the prompt history it reads for the prompt's up and down (issue 12.5)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -59,6 +60,7 @@ class PromptDrafts:
             drafts[key] = self.conversation.draft if self.conversation is not None else self._new_draft_on_disk()
             if key is not None:
                 self._drafts_stored.setdefault(key, drafts[key])
+                self._take_unsaved_draft(key)
         text = drafts[key]
         prompt = self.prompt_input
         prompt.forget_history()
@@ -102,6 +104,35 @@ class PromptDrafts:
 
     def _store_target(self) -> object:
         return getattr(getattr(self.astore, "store", None), "path", None) or ":memory:"
+
+    @property
+    def _drafts_on_disk(self) -> set[int]:
+        # Conversations whose draft came from the state dir (their store would not take it).
+        return self.__dict__.setdefault("_draft_on_disk", set())
+
+    def _take_unsaved_draft(self, key: int) -> None:
+        """A draft the store would not take at the last quit (its server away) is newer than the
+        row's: it goes in the prompt, and to the store now (else at the next pause or quit)."""
+        from agentterm.new_draft import read_new_draft
+
+        unsaved = read_new_draft(self._store_target(), key)
+        if unsaved and unsaved != self._drafts[key]:
+            self._drafts_on_disk.add(key)
+            self._drafts[key] = unsaved
+            self._write_draft(key, unsaved)
+
+    async def _stored_draft(self, key: int, text: str) -> None:
+        """The store took `text`: a copy of it waiting in the state dir is no longer needed."""
+        self._drafts_stored[key] = text
+        if key in self._drafts_on_disk:
+            self._drafts_on_disk.discard(key)
+            await asyncio.to_thread(self._keep_unsaved_draft, key, "")
+
+    def _keep_unsaved_draft(self, key: int, text: str) -> None:
+        from agentterm.new_draft import WRITING, write_new_draft
+
+        with WRITING:
+            write_new_draft(self._store_target(), text, key)
 
     def _write_new_draft(self, text: str) -> None:
         self.__dict__["_new_draft_wanted"] = text
@@ -156,7 +187,7 @@ class PromptDrafts:
             await self.astore.set_draft(conversation_id, text)
         except StoreError:
             return  # deleted meanwhile, or the store is locked: the text is still in the box
-        self._drafts_stored[conversation_id] = text
+        await self._stored_draft(conversation_id, text)
 
     async def flush_draft(self) -> None:
         """At quit: every draft not yet written (typed since the last pause, or a write the
@@ -180,6 +211,11 @@ class PromptDrafts:
                 continue
             try:
                 await self.astore.set_draft(key, text)
-            except StoreError:
+            except StoreError as error:
+                from agentterm.store import GoneError, ValueRefused
+
+                if not isinstance(error, GoneError | ValueRefused):  # away or locked: kept for later
+                    self._drafts_on_disk.add(key)
+                    self._keep_unsaved_draft(key, text)
                 continue
-            stored[key] = text
+            await self._stored_draft(key, text)
