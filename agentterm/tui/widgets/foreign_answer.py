@@ -42,11 +42,19 @@ class ForeignAnswer:
 
     async def on_chat_pane_foreign_answer_changed(self, event: ChatPane.ForeignAnswerChanged) -> None:
         pane: Any = self
-        if pane._current(event.conversation_id) and pane.streaming_conversation != event.conversation_id:
-            conversation = await pane.astore.get_conversation(event.conversation_id)
-            if conversation is not None and not await pane.chat_view.shows_as_stored(conversation):
-                await pane.chat_view.show(conversation, agent_name=pane._agent_name())
-            if conversation is not None:
-                pane.conversation = conversation  # its title and tokens, as another machine left them
-                pane.update_status()
+        cid = event.conversation_id
 
+        def still() -> bool:  # asked again after each read: another open may have come meanwhile
+            return pane._current(cid) and pane.streaming_conversation != cid
+
+        if not still():
+            return
+        conversation = await pane.astore.get_conversation(cid)
+        if conversation is None or not still():
+            return
+        if not await pane.chat_view.shows_as_stored(conversation):
+            if not still() or not await pane.chat_view.show(conversation, agent_name=pane._agent_name()):
+                return
+        if still():
+            pane.conversation = conversation  # its title and tokens, as another machine left them
+            pane.update_status()
