@@ -51,6 +51,16 @@ def read_new_draft(target: object, conversation_id: int | None = None) -> str:
     return _all().get(name, "") if name is not None else ""
 
 
+def unsaved_drafts(target: object) -> dict[int, str]:
+    """Every conversation's draft its store would not take, by conversation id: read once a run."""
+    name = _key(target, None)
+    if name is None:
+        return {}
+    prefix = f"{name}\x00"
+    return {int(key[len(prefix):]): text for key, text in _all().items()
+            if key.startswith(prefix) and key[len(prefix):].isdigit()}
+
+
 def write_new_draft(target: object, text: str, conversation_id: int | None = None) -> None:
     """Keep (or with "" forget) the new prompt's text for this store, or a conversation's draft
     the store would not take. Best effort: a state dir that cannot be written costs the draft's

@@ -125,13 +125,13 @@ class ChatView(NoRelayout, VerticalScroll, can_focus=True):
         the conversation on the screen as it was (the read's error is the caller's), never an
         empty pane. False when another show() began meanwhile (that one shows).
         """
-        self.app.workers.cancel_group(self, "fill")
-        self._filling = False
         self._shows += 1
         showing = self._shows
         if conversation is None:
             self.conversation, self.agent_name = conversation, agent_name
             self.anchor(False)
+            self.app.workers.cancel_group(self, "fill")
+            self._filling = False
             await self.remove_children()
             self.has_earlier = False
             self.at_latest = True
@@ -160,7 +160,7 @@ class ChatView(NoRelayout, VerticalScroll, can_focus=True):
         self.conversation, self.agent_name = conversation, agent_name
         self.has_earlier, self.at_latest = has_earlier, at_latest
         self.anchor(False)
-        self.app.workers.cancel_group(self, "fill")  # one started while these were read
+        self.app.workers.cancel_group(self, "fill")
         self._filling = False
         last_prompt_id = self._last_prompt_id(messages)
         messages = shown(messages)

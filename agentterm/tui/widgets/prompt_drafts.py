@@ -113,10 +113,12 @@ class PromptDrafts:
     def _take_unsaved_draft(self, key: int) -> None:
         """A draft the store would not take at the last quit (its server away) is newer than the
         row's: it goes in the prompt, and to the store now (else at the next pause or quit)."""
-        from agentterm.new_draft import read_new_draft
+        if "_unsaved_drafts" not in self.__dict__:  # the file once a run, not at every first open
+            from agentterm.new_draft import unsaved_drafts
 
-        unsaved = read_new_draft(self._store_target(), key)
-        if unsaved and unsaved != self._drafts[key]:
+            self.__dict__["_unsaved_drafts"] = unsaved_drafts(self._store_target())
+        unsaved = self.__dict__["_unsaved_drafts"].pop(key, "")
+        if unsaved:  # written even when the row has it already: then the file's copy goes
             self._drafts_on_disk.add(key)
             self._drafts[key] = unsaved
             self._write_draft(key, unsaved)
